@@ -1,0 +1,356 @@
+"""The `leadq` command line: it parses options, calls the library and renders the results."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import sys
+import time
+from collections.abc import Callable, Iterator
+from enum import StrEnum
+from importlib import resources
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from leadq import __version__
+from leadq.config import Config, load_config
+from leadq.console import (
+    render_check,
+    render_explanation,
+    render_summary,
+    stderr_console,
+    stdout_console,
+)
+from leadq.errors import ConfigError, ExitCode, LeadqError, RejectRateError
+from leadq.explain import explain_lead
+from leadq.outputs import write_outputs
+from leadq.scoring import ScoringResult, score_leads
+from leadq.summary import build_summary
+
+log = logging.getLogger("leadq")
+
+app = typer.Typer(
+    name="leadq",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    rich_markup_mode="rich",
+)
+
+
+class OutputFormatChoice(StrEnum):
+    """File formats for the lead tables."""
+
+    csv = "csv"
+    parquet = "parquet"
+    jsonl = "jsonl"
+
+
+class Template(StrEnum):
+    """Starter configs for `leadq init`."""
+
+    b2b = "b2b"
+    b2c = "b2c"
+
+
+ConfigOption = Annotated[
+    Path, typer.Option("--config", "-c", help="The TOML config file.", show_default=False)
+]
+LeadsOption = Annotated[
+    str | None,
+    typer.Option(help="Leads file (CSV or Parquet); overrides inputs.leads in the config."),
+]
+ActivitiesOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        help="Activity file or glob pattern; repeat for several. Overrides inputs.activities."
+    ),
+]
+AsOfOption = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of",
+        help="The day to score, YYYY-MM-DD; the default is today in the config's time zone.",
+        show_default=False,
+    ),
+]
+QuietOption = Annotated[
+    bool, typer.Option("--quiet", "-q", help="Show no progress or summary; errors still show.")
+]
+VerboseOption = Annotated[
+    bool, typer.Option("--verbose", "-v", help="Show each step with its time, and tracebacks.")
+]
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        stdout_console.print(f"leadq {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Show the version and exit.", callback=_show_version, is_eager=True
+        ),
+    ] = False,
+) -> None:
+    """Score leads from CRM and marketing exports and list the marketing-qualified leads.
+
+    Example: [bold]leadq score --config configs/b2b.toml --as-of 2026-11-30[/]
+    """
+
+
+@app.command()
+def score(
+    config: ConfigOption,
+    leads: LeadsOption = None,
+    activities: ActivitiesOption = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the outputs.")] = Path(
+        "leadq-out"
+    ),
+    as_of: AsOfOption = None,
+    output_format: Annotated[
+        OutputFormatChoice, typer.Option("--format", help="File format of the lead tables.")
+    ] = OutputFormatChoice.csv,
+    mqls: Annotated[
+        str | None,
+        typer.Option(
+            "--mqls",
+            help="Also write the MQL list as CSV to this file, or to standard output with '-'.",
+        ),
+    ] = None,
+    max_reject_rate: Annotated[
+        str | None,
+        typer.Option(
+            help="Exit with code 3 when more than this share of input rows is rejected, "
+            "as a fraction (0.05) or a percentage (5%).",
+            show_default=False,
+        ),
+    ] = None,
+    quiet: QuietOption = False,
+    verbose: VerboseOption = False,
+) -> None:
+    """Score every lead and write the scored leads, the MQL list and a summary.
+
+    Writes scored_leads, mqls, summary.json, summary.md and rejects.csv into the --out
+    folder. The previous run's files stay until the new set is complete.
+
+    Example: [bold]leadq score --config configs/b2b.toml --as-of 2026-11-30 --out leadq-out[/]
+    """
+    to_stdout = mqls == "-"
+    console = stderr_console if to_stdout else stdout_console
+    with _user_errors(verbose=verbose):
+        limit = _parse_rate(max_reject_rate)
+        started = time.perf_counter()
+        result = _run_scoring(config, leads, activities, as_of, quiet=quiet, verbose=verbose)
+        summary = build_summary(result)
+        summary["timing"] = {"seconds": round(time.perf_counter() - started, 3)}
+        written = write_outputs(
+            out,
+            scored_leads=result.scored_leads,
+            mqls=result.mqls,
+            rejects=result.rejects,
+            summary=summary,
+            fmt=output_format.value,
+        )
+        if to_stdout:
+            sys.stdout.write(result.mqls.write_csv())
+            sys.stdout.flush()
+        elif mqls:
+            result.mqls.write_csv(mqls)
+
+        if not quiet:
+            render_summary(summary, console)
+            console.print(f"Wrote {len(written)} files to {out}.")
+        _check_reject_rate(summary, limit)
+
+
+@app.command()
+def check(
+    config: ConfigOption,
+    leads: LeadsOption = None,
+    activities: ActivitiesOption = None,
+    as_of: AsOfOption = None,
+    verbose: VerboseOption = False,
+) -> None:
+    """Validate the config and read every input, writing nothing.
+
+    Reports the rows read, usable and rejected in each input, with rejects counted by problem.
+
+    Example: [bold]leadq check --config configs/b2b.toml[/]
+    """
+    with _user_errors(verbose=verbose):
+        settings = load_config(config)
+        stdout_console.print(f"Config {config} is valid.")
+        result = _score_quietly(settings, leads, activities, as_of)
+        render_check(build_summary(result), result.rejects, stdout_console)
+        stdout_console.print("Nothing was written.")
+
+
+@app.command()
+def explain(
+    lead_id: Annotated[str, typer.Argument(help="The lead's id, as in the leads file.")],
+    config: ConfigOption,
+    leads: LeadsOption = None,
+    activities: ActivitiesOption = None,
+    as_of: AsOfOption = None,
+    verbose: VerboseOption = False,
+) -> None:
+    """Show why one lead is or is not an MQL: each fit criterion and each scoring activity.
+
+    Example: [bold]leadq explain --config configs/b2b.toml --as-of 2026-11-30 L-000042[/]
+    """
+    with _user_errors(verbose=verbose):
+        result = _score_quietly(load_config(config), leads, activities, as_of)
+        render_explanation(explain_lead(result, lead_id), stdout_console)
+
+
+@app.command()
+def init(
+    path: Annotated[Path, typer.Argument(help="Where to write the new config.")],
+    template: Annotated[
+        Template, typer.Option(help="b2b: companies and buying roles; b2c: consumers.")
+    ] = Template.b2b,
+    force: Annotated[bool, typer.Option(help="Overwrite the file if it exists.")] = False,
+) -> None:
+    """Write a commented starter config to edit.
+
+    Example: [bold]leadq init --template b2c my-config.toml[/]
+    """
+    if path.exists() and not force:
+        stderr_console.print(f"Error: {path} already exists; pass --force to overwrite it.")
+        raise typer.Exit(ExitCode.BAD_CONFIG)
+    text = resources.files("leadq").joinpath("templates", f"{template.value}.toml").read_text()
+    path.write_text(text, encoding="utf-8")
+    stdout_console.print(
+        f"Wrote {path}. Edit the column names and rules, then run: leadq check --config {path}"
+    )
+
+
+def _run_scoring(
+    config_path: Path,
+    leads: str | None,
+    activities: list[str] | None,
+    as_of: str | None,
+    *,
+    quiet: bool,
+    verbose: bool,
+) -> ScoringResult:
+    settings = load_config(config_path)
+    show_progress = not quiet and stderr_console.is_terminal
+    with _progress(show=show_progress, verbose=verbose) as on_step:
+        return score_leads(
+            settings,
+            leads_path=leads,
+            activity_patterns=activities,
+            as_of=_parse_as_of(as_of),
+            on_step=on_step,
+        )
+
+
+def _score_quietly(
+    settings: Config, leads: str | None, activities: list[str] | None, as_of: str | None
+) -> ScoringResult:
+    return score_leads(
+        settings, leads_path=leads, activity_patterns=activities, as_of=_parse_as_of(as_of)
+    )
+
+
+@contextlib.contextmanager
+def _progress(*, show: bool, verbose: bool) -> Iterator[Callable[[str], None]]:
+    """Yield a step callback that updates a spinner and, with --verbose, logs step times."""
+    started = time.perf_counter()
+
+    def log_step(name: str) -> None:
+        if verbose:
+            stderr_console.print(f"[dim]{time.perf_counter() - started:7.2f}s[/] {name}")
+
+    if not show:
+        yield log_step
+        return
+    with stderr_console.status("Starting") as status:
+
+        def on_step(name: str) -> None:
+            log_step(name)
+            status.update(f"{name}…")
+
+        yield on_step
+
+
+@contextlib.contextmanager
+def _user_errors(*, verbose: bool) -> Iterator[None]:
+    """Turn leadq's errors into a message on standard error and the matching exit code."""
+    try:
+        yield
+    except LeadqError as error:
+        _print_error(str(error), stderr_console)
+        if verbose:
+            stderr_console.print_exception()
+        raise typer.Exit(error.exit_code) from None
+    except (typer.Exit, typer.Abort):
+        raise
+    except Exception as error:
+        if verbose:
+            stderr_console.print_exception()
+        message = (
+            f"unexpected {type(error).__name__}: {error}. This is a bug in leadq; run again "
+            "with --verbose to see the traceback, and report it with that output."
+        )
+        _print_error(message, stderr_console)
+        raise typer.Exit(ExitCode.BAD_DATA) from None
+
+
+def _print_error(message: str, console: Console) -> None:
+    console.print(f"[bold red]Error:[/] {message}", markup=True, highlight=False, soft_wrap=True)
+
+
+def _parse_as_of(text: str | None) -> dt.date | None:
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        problem = f"--as-of {text!r} is not a date; write it as YYYY-MM-DD, e.g. 2026-11-30"
+        raise ConfigError("--as-of", [problem]) from None
+
+
+def _parse_rate(text: str | None) -> float | None:
+    if text is None:
+        return None
+    value = text.strip()
+    try:
+        rate = float(value.removesuffix("%")) / (100 if value.endswith("%") else 1)
+    except ValueError:
+        rate = -1.0
+    if not 0 <= rate <= 1:
+        problem = f"--max-reject-rate {text!r} is not a share; write e.g. 0.05 or 5%"
+        raise ConfigError("--max-reject-rate", [problem])
+    return rate
+
+
+def _check_reject_rate(summary: dict[str, object], limit: float | None) -> None:
+    if limit is None:
+        return
+    leads = summary["leads"]
+    activities = summary["activities"]
+    assert isinstance(leads, dict)
+    assert isinstance(activities, dict)
+    rows = leads["rows_read"] + activities["rows_read"]
+    rejected = summary["rejected_rows"]
+    assert isinstance(rejected, int)
+    rate = rejected / rows if rows else 0.0
+    if rate > limit:
+        msg = (
+            f"{rejected:,} of {rows:,} input rows ({rate:.2%}) were rejected, more than "
+            f"--max-reject-rate {limit:.2%}; the outputs were written, and rejects.csv "
+            "lists each rejected row"
+        )
+        raise RejectRateError(msg)

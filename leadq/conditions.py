@@ -1,0 +1,145 @@
+"""Polars expressions for conditions: the operators shared by fit filters, exclusions and `where`.
+
+Every expression here reads a cleaned text column (trimmed, with missing values as null), so
+the same condition behaves alike on CSV, Excel and Parquet input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Literal
+
+import polars as pl
+
+from leadq.config import Condition
+
+Role = Literal["filter", "exclusion"]
+
+# `[+-]digits` with optional thousands commas in groups of three, an optional decimal part and
+# an optional exponent (Parquet floats written as text can carry one).
+_NUMBER_PATTERN = r"^[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?(?:[eE][+-]?\d+)?$|^[+-]?\.\d+$"
+_TRUE_WORDS = ["true", "yes", "y", "1"]
+_FALSE_WORDS = ["false", "no", "n", "0"]
+
+
+def clean_text(column: str, null_values: Iterable[str]) -> pl.Expr:
+    """Trim a column read as text and turn blanks and null tokens into null."""
+    trimmed = pl.col(column).cast(pl.String).str.strip_chars()
+    tokens = [token.strip() for token in null_values]
+    is_missing = (trimmed == "") | trimmed.is_in(tokens)
+    return pl.when(is_missing).then(None).otherwise(trimmed).alias(column)
+
+
+def number_expr(value: pl.Expr) -> pl.Expr:
+    """Parse text such as `1,200` or `-3.5` to Float64; anything else becomes null."""
+    is_number = value.str.contains(_NUMBER_PATTERN)
+    parsed = value.str.replace_all(",", "", literal=True).cast(pl.Float64, strict=False)
+    return pl.when(is_number).then(parsed).otherwise(None)
+
+
+def boolean_expr(value: pl.Expr) -> pl.Expr:
+    """Parse yes/no, true/false and 1/0 (any case) to Boolean; anything else becomes null."""
+    lowered = value.str.to_lowercase()
+    return (
+        pl.when(lowered.is_in(_TRUE_WORDS))
+        .then(pl.lit(True))
+        .when(lowered.is_in(_FALSE_WORDS))
+        .then(pl.lit(False))
+        .otherwise(pl.lit(None, dtype=pl.Boolean))
+    )
+
+
+def condition_expr(condition: Condition, *, role: Role = "filter") -> pl.Expr:
+    """Build a Boolean expression, never null, that is true where `condition` holds.
+
+    A value that is missing cannot be judged by any operator except `missing`: a filter then
+    fails unless it says `if_missing = "pass"`, and an exclusion does not match.
+    """
+    value = pl.col(condition.field)
+    operators = condition.operators()
+    wants_missing = operators.pop("missing", None)
+    is_missing = value.is_null()
+
+    checks = [
+        _operator_expr(name, setting, value, case_sensitive=condition.case_sensitive).fill_null(
+            False
+        )
+        for name, setting in operators.items()
+    ]
+    if wants_missing is not None:
+        checks.append(is_missing if wants_missing else ~is_missing)
+    combined = pl.all_horizontal(checks)
+    if not operators:
+        return combined
+
+    passes_when_missing = role == "filter" and condition.if_missing == "pass"
+    return pl.when(is_missing).then(pl.lit(passes_when_missing)).otherwise(combined)
+
+
+def _operator_expr(name: str, setting: object, value: pl.Expr, *, case_sensitive: bool) -> pl.Expr:
+    match name:
+        case "equals":
+            return _is_in(value, [setting], case_sensitive=case_sensitive)
+        case "in":
+            return _is_in(value, _as_list(setting), case_sensitive=case_sensitive)
+        case "not_in":
+            return ~_is_in(value, _as_list(setting), case_sensitive=case_sensitive)
+        case "min":
+            return number_expr(value) >= setting
+        case "max":
+            return number_expr(value) <= setting
+        case "between":
+            low, high = _as_list(setting)
+            return number_expr(value).is_between(low, high, closed="both")
+        case "contains":
+            return _contains_any(value, [str(setting)], case_sensitive=case_sensitive)
+        case "contains_any":
+            return _contains_any(value, _as_list(setting), case_sensitive=case_sensitive)
+        case "matches":
+            flags = "" if case_sensitive else "(?i)"
+            return value.str.contains(f"{flags}{setting}")
+    msg = f"unknown operator {name!r}"
+    raise ValueError(msg)
+
+
+def _as_list(setting: object) -> list[object]:
+    assert isinstance(setting, list)
+    return setting
+
+
+def _fold(text: pl.Expr, *, case_sensitive: bool) -> pl.Expr:
+    return text if case_sensitive else text.str.to_lowercase()
+
+
+def _fold_literal(text: str, *, case_sensitive: bool) -> str:
+    stripped = text.strip()
+    return stripped if case_sensitive else stripped.lower()
+
+
+def _is_in(value: pl.Expr, options: list[object], *, case_sensitive: bool) -> pl.Expr:
+    """Compare each option by its TOML type: text as text, numbers as numbers, booleans as such."""
+    booleans = [option for option in options if isinstance(option, bool)]
+    numbers = [o for o in options if isinstance(o, int | float) and not isinstance(o, bool)]
+    texts = [
+        _fold_literal(option, case_sensitive=case_sensitive)
+        for option in options
+        if isinstance(option, str)
+    ]
+
+    checks = []
+    if texts:
+        checks.append(_fold(value, case_sensitive=case_sensitive).is_in(texts))
+    if numbers:
+        checks.append(number_expr(value).is_in([float(number) for number in numbers]))
+    if booleans:
+        checks.append(boolean_expr(value).is_in(booleans))
+    return pl.any_horizontal(checks)
+
+
+def _contains_any(value: pl.Expr, needles: list[object], *, case_sensitive: bool) -> pl.Expr:
+    folded = _fold(value, case_sensitive=case_sensitive)
+    checks = [
+        folded.str.contains(_fold_literal(str(needle), case_sensitive=case_sensitive), literal=True)
+        for needle in needles
+    ]
+    return pl.any_horizontal(checks)

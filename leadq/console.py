@@ -1,0 +1,150 @@
+"""Terminal output: the two rich consoles and the tables shown to people."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+from rich.console import Console
+from rich.table import Table
+
+from leadq.explain import LeadExplanation
+
+# Data (an MQL list piped with `--mqls -`) is the only thing written to standard output
+# when requested; everything meant for people can be moved to standard error.
+stdout_console = Console(highlight=False)
+stderr_console = Console(stderr=True, highlight=False)
+
+
+def _percent(part: int, whole: int) -> str:
+    return f"{part / whole:.1%}" if whole else "n/a"
+
+
+def render_summary(summary: dict[str, Any], console: Console) -> None:
+    """Show the lead funnel, the fit filters and the engagement rules of one run."""
+    leads = summary["leads"]
+    total = leads["total"]
+    funnel = Table(title=f"Leads as of {summary['as_of']}", title_justify="left")
+    funnel.add_column("step")
+    funnel.add_column("leads", justify="right")
+    funnel.add_column("share", justify="right")
+    funnel.add_column("")
+    for label, count in (
+        ("all leads", total),
+        ("fit", leads["fit"]),
+        ("engaged (score > 0)", leads["engaged"]),
+        ("MQL", leads["mql"]),
+    ):
+        bar = "█" * round(30 * count / total) if total else ""
+        funnel.add_row(label, f"{count:,}", _percent(count, total), f"[cyan]{bar}[/]")
+    console.print(funnel)
+
+    if summary["fit_filters"] or summary["exclusions"]:
+        fit = Table(title="Fit criteria", title_justify="left")
+        fit.add_column("criterion")
+        fit.add_column("field")
+        fit.add_column("leads passing", justify="right")
+        for item in summary["fit_filters"]:
+            fit.add_row(item["name"], item["field"], _percent(item["passed"], total))
+        for item in summary["exclusions"]:
+            passing = total - item["matched"]
+            fit.add_row(f"{item['name']} (exclusion)", item["field"], _percent(passing, total))
+        console.print(fit)
+
+    if summary["rules"]:
+        rules = Table(title="Engagement rules", title_justify="left")
+        rules.add_column("rule")
+        rules.add_column("hits", justify="right")
+        rules.add_column("leads", justify="right")
+        rules.add_column("points", justify="right")
+        for rule in summary["rules"]:
+            rules.add_row(
+                rule["name"], f"{rule['hits']:,}", f"{rule['leads']:,}", f"{rule['points']:,.2f}"
+            )
+        console.print(rules)
+
+    activities = summary["activities"]
+    if activities["rows_read"]:
+        console.print(
+            f"Activities: {activities['rows_read']:,} read, {activities['in_window']:,} in the "
+            f"window, {activities['before_window']:,} before it, "
+            f"{activities['future_dated']:,} future-dated, {activities['unmatched']:,} "
+            f"matching no lead, {activities['rejected']:,} rejected."
+        )
+    if summary["rejected_rows"]:
+        console.print(
+            f"[yellow]{summary['rejected_rows']:,} rows could not be used; "
+            "rejects.csv lists each with its file, line and reason.[/]"
+        )
+
+
+def render_check(summary: dict[str, Any], rejects: pl.DataFrame, console: Console) -> None:
+    """Show rows read, usable and rejected per table, with rejects counted by problem."""
+    table = Table(title="Inputs", title_justify="left")
+    for column, justify in (("table", "left"), ("file", "left"), ("rows", "right")):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for kind in ("leads", "activities"):
+        for item in summary["inputs"][kind]:
+            table.add_row(kind, item["path"], f"{item['rows']:,}")
+    console.print(table)
+
+    for kind, read in (
+        ("leads", summary["leads"]["rows_read"]),
+        ("activities", summary["activities"]["rows_read"]),
+    ):
+        rejected = rejects.filter(pl.col("table") == kind)
+        console.print(
+            f"{kind}: {read:,} rows read, {read - rejected.height:,} usable, "
+            f"{rejected.height:,} rejected"
+        )
+        by_problem = (
+            rejected.group_by("problem").len().sort("len", "problem", descending=[True, False])
+        )
+        for problem, count in by_problem.iter_rows():
+            console.print(f"  {problem}: {count:,}")
+    unmatched = summary["activities"]["unmatched"]
+    if unmatched:
+        console.print(f"activities matching no lead (not scored): {unmatched:,}")
+
+
+def render_explanation(explanation: LeadExplanation, console: Console) -> None:
+    """Show every fit criterion with the lead's value and every activity that matched a rule."""
+    lead = explanation.lead
+    status = "[green]MQL[/]" if lead["mql"] else "[red]not an MQL[/]"
+    console.print(f"Lead [bold]{lead['lead_id']}[/]: {status} ({lead['mql_reason']})")
+
+    fit_state = "[green]fit[/]" if lead["fit"] else f"[red]not fit[/]: {lead['fit_failed']}"
+    criteria = Table(title=f"Fit: {fit_state}", title_justify="left")
+    for column in ("", "criterion", "field", "lead's value", "test"):
+        criteria.add_column(column)
+    for check in explanation.criteria:
+        mark = "[green]pass[/]" if check.passed else "[red]FAIL[/]"
+        name = check.name if check.kind == "filter" else f"{check.name} (exclusion)"
+        value = "(missing)" if check.value is None else repr(check.value)
+        criteria.add_row(mark, name, check.field, value, check.test)
+    if not explanation.criteria:
+        criteria.add_row("", "(no fit criteria configured)", "", "", "")
+    console.print(criteria)
+
+    activities = Table(
+        title=f"Engagement score: {lead['engagement_score']:g}", title_justify="left"
+    )
+    for column in ("time", "rule", "decay", "points", "counted", "source"):
+        activities.add_column(column)
+    for row in explanation.activities.iter_rows(named=True):
+        counted = "yes" if row["counted"] else "no (max_count reached)"
+        activities.add_row(
+            str(row["activity_time"]),
+            row["rule"],
+            f"{row['decay_factor']:.3f}",
+            f"{row['points']:+.2f}",
+            counted,
+            f"{row['_file']} line {row['_line']}",
+        )
+    for name, points in explanation.lead_rules:
+        activities.add_row("(lead columns)", name, "", f"{points:+.2f}", "yes", "lead record")
+    if explanation.activities.is_empty() and not explanation.lead_rules:
+        activities.add_row("", "(no activity in the window matched a rule)", "", "", "", "")
+    console.print(activities)
+    if lead["reasons"]:
+        console.print(f"Reasons: {lead['reasons']}")

@@ -1,0 +1,109 @@
+"""Why one lead is or is not an MQL: each fit criterion with its value, each scoring activity."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from leadq.config import Condition
+from leadq.engagement import LEAD_ID, LOCAL_TIME
+from leadq.errors import InputDataError
+from leadq.fit import exclusion_column, filter_column
+from leadq.readers import FILE_COLUMN, LINE_COLUMN
+from leadq.scoring import ScoringResult
+
+
+@dataclass(frozen=True)
+class CriterionCheck:
+    """One fit filter or exclusion, the lead's value, and whether the lead passed it."""
+
+    kind: str
+    name: str
+    field: str
+    value: str | None
+    test: str
+    passed: bool
+
+
+@dataclass(frozen=True)
+class LeadExplanation:
+    """The facts behind one lead's fit, score and MQL status."""
+
+    lead: dict[str, Any]
+    criteria: list[CriterionCheck]
+    activities: pl.DataFrame
+    """One row per activity and matching rule, latest first, with the points it earned."""
+    lead_rules: list[tuple[str, float]]
+    """Lead-source rules that matched, with their points."""
+
+
+def explain_lead(result: ScoringResult, lead_id: str) -> LeadExplanation:
+    """Gather why `lead_id` is or is not an MQL in `result`."""
+    rows = result.leads.filter(pl.col(LEAD_ID) == lead_id.strip())
+    if rows.is_empty():
+        msg = f"no lead has the id {lead_id!r}; ids are compared as text, with case"
+        raise InputDataError(msg)
+    lead = rows.row(0, named=True)
+    config = result.config
+
+    criteria = [
+        CriterionCheck(
+            kind="filter",
+            name=rule.name,
+            field=rule.field,
+            value=lead.get(rule.field),
+            test=describe_condition(rule),
+            passed=bool(lead[filter_column(position)]),
+        )
+        for position, rule in enumerate(config.fit.filters)
+    ] + [
+        CriterionCheck(
+            kind="exclusion",
+            name=rule.name,
+            field=rule.field,
+            value=lead.get(rule.field),
+            test=describe_condition(rule),
+            passed=not lead[exclusion_column(position)],
+        )
+        for position, rule in enumerate(config.fit.exclude)
+    ]
+
+    names = {position: rule.name for position, rule in enumerate(config.engagement.rules)}
+    activities = (
+        result.ledger.filter(pl.col(LEAD_ID) == lead[LEAD_ID])
+        .with_columns(
+            pl.col("rule_position").replace_strict(names, return_dtype=pl.String).alias("rule")
+        )
+        .select(LOCAL_TIME, "rule", "decay_factor", "counted", "points", FILE_COLUMN, LINE_COLUMN)
+        .sort(LOCAL_TIME, "rule", descending=[True, False])
+    )
+    lead_rules = [
+        (names[position], config.engagement.rules[position].points)
+        for position in lead["_rules_hit"]
+        if config.engagement.rules[position].source == "lead"
+    ]
+    return LeadExplanation(
+        lead=lead, criteria=criteria, activities=activities, lead_rules=lead_rules
+    )
+
+
+def describe_condition(condition: Condition) -> str:
+    """Write a condition's operators as a short phrase, e.g. `between 50 and 5000`."""
+    phrases = []
+    for name, setting in condition.operators().items():
+        if name == "between":
+            phrases.append(f"between {setting[0]:g} and {setting[1]:g}")
+        elif name in ("min", "max"):
+            phrases.append(f"{'at least' if name == 'min' else 'at most'} {setting:g}")
+        elif name == "missing":
+            phrases.append("is missing" if setting else "is present")
+        elif name in ("in", "not_in", "contains_any"):
+            listed = ", ".join(str(item) for item in setting)
+            phrases.append(f"{name.replace('_', ' ')} [{listed}]")
+        else:
+            phrases.append(f"{name.replace('_', ' ')} {setting!r}")
+    if condition.if_missing == "pass":
+        phrases.append("(passes when missing)")
+    return " and ".join(phrases)

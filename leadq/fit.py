@@ -1,0 +1,44 @@
+"""Fit: whether a lead matches the ideal customer profile, and which criteria it failed."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from leadq.conditions import condition_expr
+from leadq.config import FitSection
+
+
+def filter_column(position: int) -> str:
+    """Name of the internal column that is true where fit filter `position` passes."""
+    return f"_filter_{position}"
+
+
+def exclusion_column(position: int) -> str:
+    """Name of the internal column that is true where exclusion `position` matches."""
+    return f"_exclusion_{position}"
+
+
+def with_fit(leads: pl.DataFrame, fit: FitSection) -> pl.DataFrame:
+    """Add `fit`, `fit_failed` and one internal column per filter and exclusion."""
+    criteria = [
+        condition_expr(rule, role="filter").alias(filter_column(position))
+        for position, rule in enumerate(fit.filters)
+    ] + [
+        condition_expr(rule, role="exclusion").alias(exclusion_column(position))
+        for position, rule in enumerate(fit.exclude)
+    ]
+    failed_names = [
+        pl.when(~pl.col(filter_column(position))).then(pl.lit(rule.name))
+        for position, rule in enumerate(fit.filters)
+    ] + [
+        pl.when(pl.col(exclusion_column(position))).then(pl.lit(rule.name))
+        for position, rule in enumerate(fit.exclude)
+    ]
+    with_criteria = leads.with_columns(criteria)
+    if not failed_names:
+        return with_criteria.with_columns(fit=pl.lit(True), fit_failed=pl.lit(""))
+
+    fit_failed = pl.concat_str(failed_names, separator="; ", ignore_nulls=True).fill_null("")
+    return with_criteria.with_columns(fit_failed=fit_failed).with_columns(
+        fit=pl.col("fit_failed") == ""
+    )

@@ -1,0 +1,101 @@
+"""Writing a run's files: all of them appear together, or the previous set stays as it was."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, Literal
+
+import polars as pl
+
+from leadq.errors import ConfigError
+from leadq.summary import summary_markdown
+
+OutputFormat = Literal["csv", "parquet", "jsonl"]
+FORMATS: tuple[OutputFormat, ...] = ("csv", "parquet", "jsonl")
+_TABLE_NAMES = ("scored_leads", "mqls")
+_OTHER_FILES = ("summary.json", "summary.md", "rejects.csv")
+
+
+def output_file_names() -> set[str]:
+    """Every file name that a run may write into its output folder."""
+    tables = {f"{name}.{fmt}" for name in _TABLE_NAMES for fmt in FORMATS}
+    return tables | set(_OTHER_FILES)
+
+
+def write_table(frame: pl.DataFrame, path: Path, fmt: OutputFormat) -> None:
+    """Write one table in `fmt`."""
+    if fmt == "csv":
+        frame.write_csv(path)
+    elif fmt == "parquet":
+        frame.write_parquet(path)
+    else:
+        frame.write_ndjson(path)
+
+
+def write_outputs(
+    out_dir: Path,
+    *,
+    scored_leads: pl.DataFrame,
+    mqls: pl.DataFrame,
+    rejects: pl.DataFrame,
+    summary: dict[str, Any],
+    fmt: OutputFormat,
+) -> list[Path]:
+    """Write every output into `out_dir` at once and return the paths written.
+
+    The files are written to a new folder beside `out_dir`, which then takes the old one's
+    place, so readers never see a half-written or mixed set.
+    """
+    out_dir = out_dir.resolve()
+    _check_owned(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.new-", dir=out_dir.parent))
+    try:
+        write_table(scored_leads, staging / f"scored_leads.{fmt}", fmt)
+        write_table(mqls, staging / f"mqls.{fmt}", fmt)
+        rejects.write_csv(staging / "rejects.csv")
+        summary_text = json.dumps(summary, indent=2, ensure_ascii=False) + "\n"
+        (staging / "summary.json").write_text(summary_text, encoding="utf-8")
+        (staging / "summary.md").write_text(summary_markdown(summary), encoding="utf-8")
+        _replace_folder(staging, out_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return sorted(out_dir.iterdir())
+
+
+def _check_owned(out_dir: Path) -> None:
+    """Refuse to replace a folder holding files that leadq did not write."""
+    if not out_dir.exists():
+        return
+    if not out_dir.is_dir():
+        msg = f"--out {out_dir} is a file; give a folder for the outputs"
+        raise ConfigError("--out", [msg])
+    foreign = sorted(p.name for p in out_dir.iterdir() if p.name not in output_file_names())
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (" ..." if len(foreign) > 5 else "")
+        msg = (
+            f"the output folder {out_dir} holds files that leadq did not write ({shown}); "
+            "leadq replaces the whole folder, so give a new or empty folder with --out"
+        )
+        raise ConfigError("--out", [msg])
+
+
+def _replace_folder(staging: Path, out_dir: Path) -> None:
+    if not out_dir.exists():
+        staging.replace(out_dir)
+        return
+    retired = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
+    retired.rmdir()
+    out_dir.replace(retired)
+    try:
+        staging.replace(out_dir)
+    except OSError:
+        retired.replace(out_dir)
+        raise
+    with contextlib.suppress(OSError):
+        shutil.rmtree(retired)

@@ -1,0 +1,337 @@
+"""The scoring run: read inputs, decide fit, score engagement, decide MQL, and count everything."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from leadq.config import Config
+from leadq.engagement import (
+    DAY,
+    KEY,
+    LEAD_ID,
+    LOCAL_TIME,
+    ORDER,
+    REJECT_PROBLEM,
+    REJECT_REASON,
+    Window,
+    lead_engagement,
+    parse_activities,
+    round_score,
+    rule_totals,
+    score_activities,
+    score_lead_rules,
+)
+from leadq.errors import ConfigError
+from leadq.fit import with_fit
+from leadq.mql import with_mql
+from leadq.readers import FILE_COLUMN, LINE_COLUMN, SourceFile, expand_patterns, read_table
+from leadq.timestamps import local_time_expr
+
+REJECT_SCHEMA = {
+    "table": pl.String,
+    "file": pl.String,
+    "line": pl.Int64,
+    "problem": pl.String,
+    "reason": pl.String,
+    "record": pl.String,
+}
+
+
+@dataclass
+class ActivityCounts:
+    """Where each activity row went: every row lands in exactly one of these."""
+
+    total: int = 0
+    rejected: int = 0
+    unmatched: int = 0
+    future_dated: int = 0
+    before_window: int = 0
+    in_window: int = 0
+
+
+@dataclass
+class ScoringResult:
+    """Everything one run produced, before it is written anywhere."""
+
+    config: Config
+    as_of: dt.date
+    window: Window
+    leads: pl.DataFrame
+    """Every lead with its output columns plus internal `_`-prefixed columns."""
+    ledger: pl.DataFrame
+    """One row per in-window activity and matching activity rule."""
+    rejects: pl.DataFrame
+    lead_files: list[SourceFile]
+    activity_files: list[SourceFile]
+    lead_rows_read: int
+    activity_counts: ActivityCounts
+    rule_stats: pl.DataFrame
+    output_columns: list[str] = field(default_factory=list)
+
+    @property
+    def scored_leads(self) -> pl.DataFrame:
+        """The `scored_leads` output: every lead, sorted by lead id."""
+        return self.leads.select(self.output_columns)
+
+    @property
+    def mqls(self) -> pl.DataFrame:
+        """The MQL list: highest score first, ties by lead id."""
+        mqls = self.leads.filter(pl.col("mql")).sort(
+            ["engagement_score", LEAD_ID], descending=[True, False]
+        )
+        return mqls.select(self.output_columns)
+
+
+def today_in(timezone: str) -> dt.date:
+    """Return today's date in `timezone`."""
+    return dt.datetime.now(zoneinfo.ZoneInfo(timezone)).date()
+
+
+def score_leads(
+    config: Config,
+    *,
+    leads_path: str | None = None,
+    activity_patterns: Sequence[str] | None = None,
+    as_of: dt.date | None = None,
+    on_step: Callable[[str], None] | None = None,
+) -> ScoringResult:
+    """Score every lead of the configured inputs as of the end of `as_of`.
+
+    Arguments override the config's `[inputs]`; `as_of` defaults to today in the activity
+    time zone. `on_step` is called with the name of each step as it starts, for progress
+    displays. Raises ConfigError for missing inputs and InputDataError for unreadable ones.
+    """
+    step = on_step or (lambda _name: None)
+    timezone = config.activities.timezone if config.activities else "UTC"
+    as_of = as_of or today_in(timezone)
+    window = Window(as_of=as_of, lookback_days=config.engagement.lookback_days)
+
+    lead_paths, activity_paths = _input_paths(config, leads_path, activity_patterns)
+    step("Reading leads")
+    leads, lead_rejects, lead_files, lead_rows = _read_leads(config, lead_paths)
+    leads = with_fit(leads, config.fit)
+
+    step("Reading and scoring activities")
+    ledger, activity_rejects, activity_files, counts = _score_activity_tables(
+        config, activity_paths, leads, window
+    )
+    step("Deciding MQLs")
+    totals = rule_totals(ledger, score_lead_rules(leads, config.engagement))
+    engagement = lead_engagement(totals, config.engagement.rules)
+
+    scored = leads.join(engagement, on=LEAD_ID, how="left").with_columns(
+        round_score(pl.col("_raw_score").fill_null(0.0)).alias("engagement_score"),
+        pl.col("reasons").fill_null(""),
+        pl.col("_rules_hit").fill_null([]),
+    )
+    scored = with_mql(scored, config.mql, config.engagement.rules).sort(LEAD_ID)
+
+    output_columns = [LEAD_ID]
+    if config.leads.email:
+        output_columns.append("email")
+    output_columns += [column for column in config.output.columns if column not in output_columns]
+    output_columns += ["fit", "fit_failed", "engagement_score", "reasons", "mql", "mql_reason"]
+
+    return ScoringResult(
+        config=config,
+        as_of=as_of,
+        window=window,
+        leads=scored,
+        ledger=ledger,
+        rejects=pl.concat([lead_rejects, activity_rejects]),
+        lead_files=lead_files,
+        activity_files=activity_files,
+        lead_rows_read=lead_rows,
+        activity_counts=counts,
+        rule_stats=_rule_stats(config, totals),
+        output_columns=output_columns,
+    )
+
+
+def _input_paths(
+    config: Config, leads_path: str | None, activity_patterns: Sequence[str] | None
+) -> tuple[list[Path], list[Path]]:
+    leads = leads_path or config.inputs.leads
+    if leads is None:
+        raise ConfigError(
+            "inputs", ["no leads file: set inputs.leads in the config or pass --leads"]
+        )
+    lead_paths = expand_patterns([leads], table="leads")
+
+    if config.activities is None:
+        return lead_paths, []
+    patterns = list(activity_patterns or config.inputs.activities or [])
+    if not patterns and config.activity_rules:
+        problem = "no activity files: set inputs.activities in the config or pass --activities"
+        raise ConfigError("inputs", [problem])
+    return lead_paths, expand_patterns(patterns, table="activity")
+
+
+def _lead_columns(config: Config) -> list[str]:
+    columns = [config.leads.id, config.leads.email, config.leads.updated_at]
+    columns += [condition.field for condition in config.fit.filters + config.fit.exclude]
+    columns += [c.field for rule in config.lead_rules for c in rule.where]
+    columns += config.output.columns
+    return list(dict.fromkeys(column for column in columns if column))
+
+
+def _activity_columns(config: Config) -> list[str]:
+    section = config.activities
+    assert section is not None
+    columns = [section.lead_id, section.email, section.type, section.timestamp]
+    columns += [c.field for rule in config.activity_rules for c in rule.where]
+    return list(dict.fromkeys(column for column in columns if column))
+
+
+def _read_leads(
+    config: Config, paths: list[Path]
+) -> tuple[pl.DataFrame, pl.DataFrame, list[SourceFile], int]:
+    """Read leads and keep one row per lead id; blank and superseded rows become rejects."""
+    columns = _lead_columns(config)
+    table = read_table(paths, columns=columns, null_values=config.inputs.null_values, table="leads")
+    id_column = config.leads.id
+    frame = table.frame.with_row_index(ORDER).with_columns(pl.col(id_column).alias(LEAD_ID))
+    if config.leads.email:
+        frame = frame.with_columns(pl.col(config.leads.email).alias("email"))
+
+    blank = frame.filter(pl.col(LEAD_ID).is_null()).with_columns(
+        pl.lit("missing lead id").alias("problem"),
+        pl.lit(f"missing lead id in {id_column!r}").alias("reason"),
+    )
+    present = frame.filter(pl.col(LEAD_ID).is_not_null())
+    if config.leads.updated_at:
+        updated = local_time_expr(
+            pl.col(config.leads.updated_at), timezone="UTC", timestamp_format=None
+        )
+        present = present.sort([LEAD_ID, updated, ORDER], nulls_last=False)
+    else:
+        present = present.sort([LEAD_ID, ORDER])
+    kept_marker = pl.col(ORDER) == pl.col(ORDER).last().over(LEAD_ID)
+    superseded = present.filter(~kept_marker).join(
+        present.filter(kept_marker).select(
+            LEAD_ID,
+            pl.col(FILE_COLUMN).alias("_kept_file"),
+            pl.col(LINE_COLUMN).alias("_kept_line"),
+        ),
+        on=LEAD_ID,
+    )
+    rule = (
+        "the latest by " + repr(config.leads.updated_at) if config.leads.updated_at else "the last"
+    )
+    superseded = superseded.with_columns(
+        pl.format(
+            "duplicate lead id '{}'; kept {} row, line {} of {}",
+            pl.col(LEAD_ID),
+            pl.lit(rule),
+            pl.col("_kept_line"),
+            pl.col("_kept_file"),
+        ).alias("reason"),
+        pl.lit("duplicate lead id").alias("problem"),
+    )
+    rejects = _rejects("leads", pl.concat([blank, superseded], how="diagonal"), columns)
+    leads = present.filter(kept_marker).sort(ORDER)
+    return leads, rejects, table.files, table.frame.height
+
+
+def _score_activity_tables(
+    config: Config, paths: list[Path], leads: pl.DataFrame, window: Window
+) -> tuple[pl.DataFrame, pl.DataFrame, list[SourceFile], ActivityCounts]:
+    section = config.activities
+    if section is None or not paths:
+        return (
+            score_activities(pl.DataFrame(), config.engagement, window),
+            _no_rejects(),
+            [],
+            (ActivityCounts()),
+        )
+
+    columns = _activity_columns(config)
+    table = read_table(
+        paths, columns=columns, null_values=config.inputs.null_values, table="activity"
+    )
+    parsed = parse_activities(table.frame.with_row_index(ORDER), section)
+    rejected = parsed.filter(pl.col(REJECT_REASON).is_not_null())
+    usable = parsed.filter(pl.col(REJECT_REASON).is_null())
+
+    lead_key = pl.col(LEAD_ID) if section.lead_id else pl.col("email").str.to_lowercase()
+    keys = leads.select(lead_key.alias(KEY), LEAD_ID).drop_nulls(KEY)
+    credits = usable.join(keys, on=KEY, how="inner")
+    is_matched = pl.col(KEY).is_in(keys.get_column(KEY).implode())
+    counts = ActivityCounts(
+        total=parsed.height,
+        rejected=rejected.height,
+        unmatched=usable.filter(~is_matched).height,
+        future_dated=usable.filter(is_matched & (pl.col(DAY) > window.as_of)).height,
+        before_window=usable.filter(is_matched & (pl.col(DAY) < window.first_day)).height,
+    )
+    counts.in_window = counts.total - counts.rejected - counts.unmatched
+    counts.in_window -= counts.future_dated + counts.before_window
+
+    in_window = credits.filter(pl.col(DAY).is_between(window.first_day, window.as_of))
+    ledger = score_activities(in_window, config.engagement, window)
+    rejects = _rejects(
+        "activities", rejected.rename({REJECT_REASON: "reason", REJECT_PROBLEM: "problem"}), columns
+    )
+    return ledger, rejects, table.files, counts
+
+
+def _rejects(table: str, rows: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+    if rows.is_empty():
+        return _no_rejects()
+    return rows.sort(ORDER).select(
+        pl.lit(table).alias("table"),
+        pl.col(FILE_COLUMN).alias("file"),
+        pl.col(LINE_COLUMN).alias("line"),
+        pl.col("problem"),
+        pl.col("reason"),
+        pl.struct(columns).struct.json_encode().alias("record"),
+    )
+
+
+def _no_rejects() -> pl.DataFrame:
+    return pl.DataFrame(schema=REJECT_SCHEMA)
+
+
+def _rule_stats(config: Config, totals: pl.DataFrame) -> pl.DataFrame:
+    by_rule = totals.group_by("rule_position").agg(
+        pl.col("count").sum().alias("hits"),
+        pl.col(LEAD_ID).n_unique().alias("leads"),
+        pl.col("points").sum(),
+    )
+    rules = pl.DataFrame(
+        {
+            "rule_position": list(range(len(config.engagement.rules))),
+            "rule": [rule.name for rule in config.engagement.rules],
+        },
+        schema={"rule_position": pl.Int64, "rule": pl.String},
+    )
+    return (
+        rules.join(by_rule, on="rule_position", how="left")
+        .with_columns(
+            pl.col("hits").fill_null(0).cast(pl.Int64),
+            pl.col("leads").fill_null(0).cast(pl.Int64),
+            round_score(pl.col("points").fill_null(0.0)).alias("points"),
+        )
+        .sort("rule_position")
+    )
+
+
+def summary_counts(result: ScoringResult) -> dict[str, Any]:
+    """Return the lead funnel: total, fit, engaged (positive score) and MQL."""
+    leads = result.leads
+    return {
+        "total": leads.height,
+        "fit": int(leads.get_column("fit").sum()),
+        "engaged": leads.filter(pl.col("engagement_score") > 0).height,
+        "mql": int(leads.get_column("mql").sum()),
+    }
+
+
+__all__ = ["LOCAL_TIME", "ActivityCounts", "ScoringResult", "score_leads", "summary_counts"]
