@@ -17,16 +17,18 @@ def with_mql(scored: pl.DataFrame, mql: MqlSection, rules: list[EngagementRule])
     qualifying = [position for position, name in names.items() if name in mql.qualifying_rules]
     score = pl.col("engagement_score")
 
-    qualifying_hits = (
-        pl.col("_rules_hit")
-        .list.eval(
-            pl.element()
-            .filter(pl.element().is_in(qualifying))
-            .replace_strict(names, return_dtype=pl.String)
+    qualifying_hits = pl.lit("")
+    if qualifying:
+        qualifying_hits = (
+            pl.col("_rules_hit")
+            .list.eval(
+                pl.element()
+                .filter(pl.element().is_in(qualifying))
+                .replace_strict(names, return_dtype=pl.String)
+            )
+            .list.join("; ")
+            .fill_null("")
         )
-        .list.join("; ")
-        .fill_null("")
-    )
     if mql.threshold is None:
         over_threshold = pl.lit(False)
         score_text = pl.lit(None, dtype=pl.String)

@@ -61,18 +61,32 @@ def display_path(path: Path) -> str:
 
 
 def read_table(
-    paths: Sequence[Path], *, columns: Sequence[str], null_values: Sequence[str], table: str
+    paths: Sequence[Path],
+    *,
+    columns: Sequence[str],
+    null_values: Sequence[str],
+    table: str,
+    optional: Sequence[str] = (),
 ) -> Table:
     """Read `columns` from every file, clean them as text, and stack the files.
 
-    Lines count records as a spreadsheet numbers rows: the header is line 1.
+    Each file must have every column except those in `optional`, which only need to be in
+    one of the files: activity exports from several tools rarely share all their columns, so
+    a file without one reads as missing values there. Lines count records as a spreadsheet
+    numbers rows: the header is line 1.
     """
     frames = []
     files = []
+    headers: list[set[str]] = []
     for path in paths:
-        frame = _read_file(path, columns=columns, table=table)
-        frames.append(frame)
+        header = set(_header(path))
+        headers.append(header)
+        present = [c for c in columns if c not in optional or c in header]
+        frame = _read_file(path, columns=present, table=table)
+        absent = [pl.lit(None, dtype=pl.String).alias(c) for c in columns if c not in present]
+        frames.append(frame.with_columns(absent).select(*columns, FILE_COLUMN, LINE_COLUMN))
         files.append(SourceFile(path=display_path(path), rows=frame.height))
+    _check_optional_columns(optional, headers, paths, table=table)
 
     if frames:
         stacked = pl.concat(frames, how="vertical")
@@ -81,6 +95,33 @@ def read_table(
         stacked = pl.DataFrame(schema={**schema, FILE_COLUMN: pl.String, LINE_COLUMN: pl.Int64})
     cleaned = stacked.with_columns(clean_text(column, null_values) for column in columns)
     return Table(frame=cleaned, files=files)
+
+
+def _check_optional_columns(
+    optional: Sequence[str], headers: list[set[str]], paths: Sequence[Path], *, table: str
+) -> None:
+    """Raise when an optional column is in none of the files: that is likely a typo."""
+    for column in optional:
+        if paths and not any(column in header for header in headers):
+            names = ", ".join(display_path(path) for path in paths)
+            msg = f"column {column!r} is in none of the {table} files ({names}); the config uses it"
+            raise InputDataError(msg, column=column)
+
+
+def _header(path: Path) -> list[str]:
+    """Return the file's column names with stray spaces removed."""
+    suffixes = [suffix.lower() for suffix in path.suffixes if suffix.lower() != ".gz"]
+    try:
+        if suffixes and suffixes[-1] in _PARQUET_SUFFIXES:
+            return [name.strip() for name in pl.read_parquet_schema(path)]
+        if suffixes and suffixes[-1] in _CSV_SUFFIXES:
+            line = _first_line(path, label=display_path(path))
+            separator = max(_DELIMITERS, key=line.count)
+            names = pl.read_csv(path, infer_schema=False, separator=separator, n_rows=0).columns
+            return [name.strip() for name in names]
+    except pl.exceptions.PolarsError:
+        return []  # _read_file reports the problem with the file's name
+    return []
 
 
 def _read_file(path: Path, *, columns: Sequence[str], table: str) -> pl.DataFrame:

@@ -182,12 +182,14 @@ def _lead_columns(config: Config) -> list[str]:
     return list(dict.fromkeys(column for column in columns if column))
 
 
-def _activity_columns(config: Config) -> list[str]:
+def _activity_columns(config: Config) -> tuple[list[str], list[str]]:
+    """Return the activity columns every file needs, and those only some files need."""
     section = config.activities
     assert section is not None
-    columns = [section.lead_id, section.email, section.type, section.timestamp]
-    columns += [c.field for rule in config.activity_rules for c in rule.where]
-    return list(dict.fromkeys(column for column in columns if column))
+    required = [c for c in (section.lead_id, section.email, section.type, section.timestamp) if c]
+    where = [c.field for rule in config.activity_rules for c in rule.where]
+    optional = [column for column in dict.fromkeys(where) if column not in required]
+    return required, optional
 
 
 def _read_leads(
@@ -252,9 +254,14 @@ def _score_activity_tables(
             (ActivityCounts()),
         )
 
-    columns = _activity_columns(config)
+    required, optional = _activity_columns(config)
+    columns = required + optional
     table = read_table(
-        paths, columns=columns, null_values=config.inputs.null_values, table="activity"
+        paths,
+        columns=columns,
+        null_values=config.inputs.null_values,
+        table="activity",
+        optional=optional,
     )
     parsed = parse_activities(table.frame.with_row_index(ORDER), section)
     rejected = parsed.filter(pl.col(REJECT_REASON).is_not_null())
