@@ -243,8 +243,13 @@ class Config(_Section):
 
     @property
     def path(self) -> Path | None:
-        """The file this config was read from, if any."""
+        """The file this config was read from, as the user named it."""
         return self._path
+
+    @property
+    def folder(self) -> Path | None:
+        """The folder of the config file, against which its relative paths resolve."""
+        return self._path.resolve().parent if self._path else None
 
     @property
     def sha256(self) -> str:
@@ -297,7 +302,7 @@ def load_config(path: str | Path) -> Config:
         raise ConfigError(str(config_path), [f"invalid TOML: {error}"]) from None
 
     config = parse_config(raw, source=str(config_path))
-    config._path = config_path.resolve()
+    config._path = config_path
     config._sha256 = hashlib.sha256(raw_bytes).hexdigest()
     _resolve_input_paths(config, config_path.resolve().parent)
     return config

@@ -67,13 +67,15 @@ def read_table(
     null_values: Sequence[str],
     table: str,
     optional: Sequence[str] = (),
+    base: Path | None = None,
 ) -> Table:
     """Read `columns` from every file, clean them as text, and stack the files.
 
     Each file must have every column except those in `optional`, which only need to be in
     one of the files: activity exports from several tools rarely share all their columns, so
     a file without one reads as missing values there. Lines count records as a spreadsheet
-    numbers rows: the header is line 1.
+    numbers rows: the header is line 1. Outputs name each file relative to `base` (the
+    config's folder), so they do not change with the working folder.
     """
     frames = []
     files = []
@@ -82,10 +84,13 @@ def read_table(
         header = set(_header(path))
         headers.append(header)
         present = [c for c in columns if c not in optional or c in header]
-        frame = _read_file(path, columns=present, table=table)
+        name = os.path.relpath(path.resolve(), base) if base else display_path(path)
+        frame = _read_file(path, columns=present, table=table).with_columns(
+            pl.lit(name).alias(FILE_COLUMN)
+        )
         absent = [pl.lit(None, dtype=pl.String).alias(c) for c in columns if c not in present]
         frames.append(frame.with_columns(absent).select(*columns, FILE_COLUMN, LINE_COLUMN))
-        files.append(SourceFile(path=display_path(path), rows=frame.height))
+        files.append(SourceFile(path=name, rows=frame.height))
     _check_optional_columns(optional, headers, paths, table=table)
 
     if frames:

@@ -197,7 +197,13 @@ def _read_leads(
 ) -> tuple[pl.DataFrame, pl.DataFrame, list[SourceFile], int]:
     """Read leads and keep one row per lead id; blank and superseded rows become rejects."""
     columns = _lead_columns(config)
-    table = read_table(paths, columns=columns, null_values=config.inputs.null_values, table="leads")
+    table = read_table(
+        paths,
+        columns=columns,
+        null_values=config.inputs.null_values,
+        table="leads",
+        base=config.folder,
+    )
     id_column = config.leads.id
     frame = table.frame.with_row_index(ORDER).with_columns(pl.col(id_column).alias(LEAD_ID))
     if config.leads.email:
@@ -262,6 +268,7 @@ def _score_activity_tables(
         null_values=config.inputs.null_values,
         table="activity",
         optional=optional,
+        base=config.folder,
     )
     parsed = parse_activities(table.frame.with_row_index(ORDER), section)
     rejected = parsed.filter(pl.col(REJECT_REASON).is_not_null())

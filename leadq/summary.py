@@ -8,7 +8,6 @@ import polars as pl
 
 from leadq import __version__
 from leadq.fit import exclusion_column, filter_column
-from leadq.readers import display_path
 from leadq.scoring import ScoringResult, summary_counts
 
 
@@ -35,7 +34,7 @@ def build_summary(result: ScoringResult) -> dict[str, Any]:
             "timezone": config.activities.timezone if config.activities else "UTC",
         },
         "config": {
-            "path": display_path(config.path) if config.path else None,
+            "path": str(config.path) if config.path else None,
             "sha256": config.sha256,
         },
         "inputs": {

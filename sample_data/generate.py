@@ -1,9 +1,13 @@
 """Generate the sample CRM exports that configs/b2b.toml and configs/b2c.toml score.
 
 Run ``python sample_data/generate.py`` to rewrite sample_data/b2b/ and sample_data/b2c/.
-The output depends only on the seeds below, so every run writes the same bytes. People and
-companies are random combinations of made-up names, and company e-mail domains use the
+The output depends only on the seeds below, so repeated runs write the same bytes. People
+and companies are random combinations of made-up names, and company e-mail domains use the
 reserved ``.example`` top-level domain.
+
+NOTE: Python keeps the sequence of ``random.Random`` stable across versions only for
+``random()`` itself, so another Python version may draw other random rows. The values of the
+hand-made rows stay the same, but their line numbers may change.
 
 Besides the random rows, hand-made rows give tests fixed cases: the ``*_SPECIAL_*`` tables
 and the ``*_messy_*`` and ``add_*_mess`` functions list them with what each one exercises.
@@ -37,13 +41,13 @@ class Profile(NamedTuple):
 
     share: int  # weight when drawing a lead's profile
     activities: tuple[int, int]  # minimum and maximum activities per lead
-    recency_skew: float  # 1 spreads dates evenly, and larger values favour days near AS_OF
+    mean_age_days: float  # mean age of an activity on AS_OF, before the cut at FIRST_DAY
 
 
 PROFILES = {
-    "cold": Profile(46, (0, 4), 1.0),
-    "warm": Profile(30, (4, 14), 1.5),
-    "hot": Profile(24, (12, 30), 3.5),
+    "cold": Profile(44, (0, 4), 150),
+    "warm": Profile(30, (4, 14), 45),
+    "hot": Profile(26, (14, 32), 14),
 }
 
 # fmt: off
@@ -94,14 +98,19 @@ def make_emails_unique(rows: list[Row], column: str) -> None:
         seen.add(row[column].strip().lower())
 
 
-def activity_time(rng: random.Random, recency_skew: float) -> datetime:
+def activity_time(rng: random.Random, mean_age_days: float) -> datetime:
     """Draw a local wall-clock time between 07:00 and 21:59 from FIRST_DAY to AS_OF."""
-    # A uniform draw raised to a power above 1 crowds towards 0, that is towards AS_OF.
-    day = AS_OF - timedelta(days=int(rng.random() ** recency_skew * SPAN_DAYS))
+    # Ages in days follow an exponential distribution, redrawn until they fall on or after
+    # FIRST_DAY, so recent days are the busiest without a spike on any single day.
+    age = rng.expovariate(1 / mean_age_days)
+    while age >= SPAN_DAYS:
+        age = rng.expovariate(1 / mean_age_days)
+    day = AS_OF - timedelta(days=int(age))
     return datetime.combine(day, time(rng.randint(7, 21), rng.randrange(60), rng.randrange(60)))
 
 
 def days_ago(days: int) -> datetime:
+    """Return 10:00 local time on the day ``days`` days before AS_OF."""
     return datetime.combine(AS_OF - timedelta(days=days), time(10, 0))
 
 
@@ -167,8 +176,8 @@ def write_activity_files(
 B2B_LEADS = 400
 # fmt: off
 INDUSTRIES = {
-    "Software": 34, "Financial Services": 22, "Healthcare": 18, "Retail": 7,
-    "Manufacturing": 7, "Education": 5, "Government": 4, "Media": 3,
+    "Software": 36, "Financial Services": 24, "Healthcare": 18, "Retail": 6,
+    "Manufacturing": 6, "Education": 4, "Government": 3, "Media": 3,
 }
 COMPANY_WORDS = [
     "Northwind", "Bluefin", "Granite", "Aurora", "Fjord", "Cobalt", "Lumen", "Harbor",
@@ -207,7 +216,7 @@ B2B_ACTIVITY_MIX = {
     "form_submit": 7, "webinar_attended": 7,
 }
 PAGE_URLS = {
-    "/pricing": 9, "/pricing?plan=enterprise": 3, "/": 14, "/product/integrations": 8,
+    "/pricing": 12, "/pricing?plan=enterprise": 4, "/": 14, "/product/integrations": 8,
     "/blog/lead-scoring-basics": 10, "/blog/crm-data-hygiene": 8, "/blog/b2b-attribution": 7,
     "/docs/getting-started": 8, "/docs/api/webhooks": 5, "/customers": 6, "/careers": 4,
 }
@@ -268,7 +277,8 @@ def make_b2b_lead(rng: random.Random, number: int, fixed: Row) -> Row:
     first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
     industry = fixed.get("Industry") or pick(rng, INDUSTRIES)
     company = f"{rng.choice(COMPANY_WORDS)} {rng.choice(COMPANY_SUFFIXES[industry])}"
-    if fixed or rng.random() >= 0.04:
+    # Hand-made leads get a company address unless ``fixed`` sets another one.
+    if fixed or rng.random() >= 0.03:
         email = f"{ascii_fold(first)}.{ascii_fold(last)}@{ascii_fold(company).replace(' ', '')}"
         email += ".example"
     else:
@@ -322,10 +332,10 @@ def make_b2b_activities(rng: random.Random, lead_id: str) -> list[Activity]:
     activities = []
     for _ in range(rng.randint(*profile.activities)):
         kind = pick(rng, B2B_ACTIVITY_MIX)
-        when = activity_time(rng, profile.recency_skew)
+        when = activity_time(rng, profile.mean_age_days)
         activities.append(random_b2b_activity(rng, lead_id, kind, when, is_hot=name == "hot"))
     if name != "hot" and rng.random() < 0.08:
-        when = activity_time(rng, recency_skew=1.0)
+        when = activity_time(rng, PROFILES["cold"].mean_age_days)
         activities.append(b2b_activity(lead_id, "unsubscribe", when, "/email/preferences"))
     return activities
 
@@ -451,10 +461,12 @@ B2C_EVENT_FILES = {
 }
 # fmt: on
 
-# Hand-made customers, as B2B_SPECIAL_LEADS. B2C_FIT passes every fit filter in b2c.toml.
+# Hand-made customers, laid out like B2B_SPECIAL_LEADS. B2C_FIT passes every fit filter in
+# configs/b2c.toml.
 B2C_FIT = {"Age": "34", "Annual Income": "82,000", "Lifestyle Segment": "Urban Professional",
            "Country": "US", "Region": "NY"}  # fmt: skip
-# Their addresses have shapes that random ones (first.last@...) never take.
+# Their hand-written addresses have shapes that random ones (first.last@...) never take, so
+# no random customer shares one by chance.
 B2C_SPECIAL_CUSTOMERS: dict[int, Row] = {
     40: B2C_FIT | {"Email": "nguyen.family@gmail.com"},  # shares its e-mail with 41
     41: B2C_FIT | {"Email": "nguyen.family@gmail.com", "Lifestyle Segment": "Young Family"},
@@ -534,7 +546,9 @@ def make_b2c_events(rng: random.Random, customer: Row) -> list[Activity]:
 
     events = []
     for kind in kinds:
-        when = activity_time(rng, 1.0 if kind == "sms_optin" else profile.recency_skew)
+        # Customers opt in to SMS at any time, however much they shop.
+        timing = PROFILES["cold"] if kind == "sms_optin" else profile
+        when = activity_time(rng, timing.mean_age_days)
         events.append(b2c_event(rng, messy(rng, email, rate=0.08), kind, when))
     return events
 
@@ -565,7 +579,7 @@ def b2c_messy_events(rng: random.Random) -> dict[str, list[Activity]]:
         "site": [
             b2c_event(rng, "anna.berg@gmail.com", "product_view", ""),  # reject: no timestamp
             b2c_event(rng, "anna.berg@gmail.com", "add_to_cart", "not a date"),  # reject
-            b2c_event(rng, "lars.kim@yahoo.com", "purchase", future),
+            b2c_event(rng, "grace.hall.nyc@outlook.com", "purchase", future),
             # Guest checkouts: no customer has these addresses.
             b2c_event(rng, "guest.checkout1@gmail.com", "purchase", days_ago(3)),
             b2c_event(rng, "guest.checkout2@yahoo.com", "add_to_cart", days_ago(6)),
@@ -575,8 +589,8 @@ def b2c_messy_events(rng: random.Random) -> dict[str, list[Activity]]:
             b2c_event(rng, "grace.hall.nyc@outlook.com", "purchase", "2026-12-01T04:30:00Z"),
         ],
         "ads": [
-            b2c_event(rng, "", "retargeting_ad_click", "not a date"),  # reject: unreadable
-            b2c_event(rng, "emma.smith@gmail.com", "retargeting_ad_click", future),
+            b2c_event(rng, "nguyen.family@gmail.com", "retargeting_ad_click", "not a date"),
+            b2c_event(rng, "grace.hall.nyc@outlook.com", "retargeting_ad_click", future),
         ],
         "messaging": [
             b2c_event(rng, "noah.wang@outlook.com", "sms_optin", ""),  # reject: no timestamp
@@ -588,8 +602,9 @@ def b2c_messy_events(rng: random.Random) -> dict[str, list[Activity]]:
 
 def add_b2c_mess(rng: random.Random, customers: list[Row]) -> None:
     """Add a duplicated customer and a customer without id."""
-    # Without an updated-at column the last row of a duplicated id wins: here the Student one,
-    # which fails the segment filter although the first row of 100120 is fit.
+    # configs/b2c.toml names no updated_at column, so the last row of a duplicated id is kept.
+    # Here that is the Student copy, which fails the segment filter, while the first row of
+    # 100120 is fit.
     customers.append(customers[119] | {"Lifestyle Segment": "Student"})
     customers.insert(rng.randrange(len(customers)), make_customer(rng, 0) | {"Customer ID": ""})
 
