@@ -213,39 +213,46 @@ def _read_leads(
         pl.lit("missing lead id").alias("problem"),
         pl.lit(f"missing lead id in {id_column!r}").alias("reason"),
     )
-    present = frame.filter(pl.col(LEAD_ID).is_not_null())
-    if config.leads.updated_at:
-        updated = local_time_expr(
-            pl.col(config.leads.updated_at), timezone="UTC", timestamp_format=None
-        )
-        present = present.sort([LEAD_ID, updated, ORDER], nulls_last=False)
-    else:
-        present = present.sort([LEAD_ID, ORDER])
-    kept_marker = pl.col(ORDER) == pl.col(ORDER).last().over(LEAD_ID)
-    superseded = present.filter(~kept_marker).join(
-        present.filter(kept_marker).select(
-            LEAD_ID,
-            pl.col(FILE_COLUMN).alias("_kept_file"),
-            pl.col(LINE_COLUMN).alias("_kept_line"),
-        ),
-        on=LEAD_ID,
-    )
-    rule = (
-        "the latest by " + repr(config.leads.updated_at) if config.leads.updated_at else "the last"
-    )
-    superseded = superseded.with_columns(
-        pl.format(
-            "duplicate lead id '{}'; kept {} row, line {} of {}",
-            pl.col(LEAD_ID),
-            pl.lit(rule),
-            pl.col("_kept_line"),
-            pl.col("_kept_file"),
-        ).alias("reason"),
-        pl.lit("duplicate lead id").alias("problem"),
-    )
+    leads, superseded = _keep_one_row_per_lead(frame.filter(pl.col(LEAD_ID).is_not_null()), config)
     rejects = _rejects("leads", pl.concat([blank, superseded], how="diagonal"), columns)
-    leads = present.filter(kept_marker).sort(ORDER)
     return leads, rejects, table.files, table.frame.height
+
+
+def _keep_one_row_per_lead(
+    leads: pl.DataFrame, config: Config
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Keep the latest row of each lead id by `updated_at`, else the last in file order.
+
+    Returns the kept rows in file order and the superseded rows with a reject reason.
+    """
+    updated_at = config.leads.updated_at
+    order: list[pl.Expr] = [pl.col(LEAD_ID)]
+    if updated_at:
+        # only the order matters here, so naive times are read as UTC
+        order.append(local_time_expr(pl.col(updated_at), timezone="UTC", timestamp_format=None))
+    ordered = leads.sort([*order, pl.col(ORDER)], nulls_last=False)
+    is_kept = pl.col(ORDER) == pl.col(ORDER).last().over(LEAD_ID)
+
+    kept = ordered.filter(is_kept)
+    kept_rows = kept.select(
+        LEAD_ID, pl.col(FILE_COLUMN).alias("_kept_file"), pl.col(LINE_COLUMN).alias("_kept_line")
+    )
+    choice = f"the latest by {updated_at!r}" if updated_at else "the last in file order"
+    superseded = (
+        ordered.filter(~is_kept)
+        .join(kept_rows, on=LEAD_ID)
+        .with_columns(
+            pl.lit("duplicate lead id").alias("problem"),
+            pl.format(
+                "duplicate lead id '{}'; line {} of {} was kept ({})",
+                pl.col(LEAD_ID),
+                pl.col("_kept_line"),
+                pl.col("_kept_file"),
+                pl.lit(choice),
+            ).alias("reason"),
+        )
+    )
+    return kept.sort(ORDER), superseded
 
 
 def _score_activity_tables(

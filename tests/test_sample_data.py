@@ -1,0 +1,123 @@
+"""The shipped sample data scored with the shipped configs: hand-made rows pinned by value."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from leadq.cli import app
+from leadq.config import load_config
+from leadq.scoring import ScoringResult, score_leads
+from tests.conftest import lead
+
+ROOT = Path(__file__).resolve().parents[1]
+AS_OF = dt.date(2026, 11, 30)
+
+
+@pytest.fixture(scope="module")
+def b2b() -> ScoringResult:
+    return score_leads(load_config(ROOT / "configs" / "b2b.toml"), as_of=AS_OF)
+
+
+@pytest.fixture(scope="module")
+def b2c() -> ScoringResult:
+    return score_leads(load_config(ROOT / "configs" / "b2c.toml"), as_of=AS_OF)
+
+
+def test_b2b_funnel(b2b: ScoringResult):
+    leads = b2b.scored_leads
+    assert leads.height == 400
+    assert leads["fit"].sum() == 194
+    assert leads["mql"].sum() == 62
+    assert b2b.mqls.height == 62
+
+
+def test_b2b_demo_request_qualifies_alone(b2b: ScoringResult):
+    for lead_id, score in (("L-000012", 9.92), ("L-000087", 7.02), ("L-000233", 4.96)):
+        row = lead(b2b, lead_id)
+        assert row["engagement_score"] == score, lead_id
+        assert row["mql"] is True, lead_id
+        assert row["mql_reason"] == "Demo request", lead_id
+
+
+def test_b2b_engaged_but_unfit(b2b: ScoringResult):
+    expected = {
+        "L-000045": (94.04, "Personal e-mail"),
+        "L-000178": (93.37, "Target industry"),
+        "L-000310": (93.70, "Company size"),
+    }
+    for lead_id, (score, failed) in expected.items():
+        row = lead(b2b, lead_id)
+        assert row["engagement_score"] == score, lead_id
+        assert failed in row["fit_failed"], lead_id
+        assert row["mql"] is False, lead_id
+
+
+def test_b2b_window_edges(b2b: ScoringResult):
+    # 15 * 0.5 ** (89 / 30) on the first day of the window, +20 on the as-of day in Berlin
+    assert lead(b2b, "L-000200")["engagement_score"] == 21.92
+
+
+def test_b2b_duplicate_keeps_latest_update(b2b: ScoringResult):
+    assert lead(b2b, "L-000150")["fit"] is True
+    duplicate = b2b.rejects.filter(b2b.rejects["problem"] == "duplicate lead id")
+    assert duplicate["line"].to_list() == [403]
+    assert "line 152 of" in duplicate["reason"].item()
+
+
+def test_b2b_activity_buckets(b2b: ScoringResult):
+    counts = b2b.activity_counts
+    assert counts.total == 4023
+    assert (counts.in_window, counts.before_window) == (3871, 137)
+    assert (counts.future_dated, counts.unmatched, counts.rejected) == (4, 4, 7)
+    activity_rejects = b2b.rejects.filter(b2b.rejects["table"] == "activities")
+    assert sorted(zip(activity_rejects["file"], activity_rejects["line"], strict=True)) == [
+        ("../sample_data/b2b/activities/email.csv", 483),
+        ("../sample_data/b2b/activities/forms.csv", 223),
+        ("../sample_data/b2b/activities/forms.csv", 275),
+        ("../sample_data/b2b/activities/web.csv", 297),
+        ("../sample_data/b2b/activities/web.csv", 1584),
+        ("../sample_data/b2b/activities/web.csv", 1647),
+        ("../sample_data/b2b/activities/web.csv", 2387),
+    ]
+
+
+def test_b2c_funnel(b2c: ScoringResult):
+    leads = b2c.scored_leads
+    assert leads.height == 400
+    assert leads["fit"].sum() == 179
+    assert leads["mql"].sum() == 60
+
+
+def test_b2c_email_join(b2c: ScoringResult):
+    # a shared family address credits both customers; mixed case and spaces still join
+    assert lead(b2c, "100040")["engagement_score"] == 34.10
+    assert lead(b2c, "100041")["engagement_score"] == 34.10
+    assert lead(b2c, "100200")["engagement_score"] == 33.23
+    assert lead(b2c, "100250")["engagement_score"] == 10
+
+
+def test_b2c_duplicate_keeps_last_row(b2c: ScoringResult):
+    assert lead(b2c, "100120")["fit"] is False
+
+
+def test_b2c_activity_buckets(b2c: ScoringResult):
+    counts = b2c.activity_counts
+    assert (counts.in_window, counts.before_window) == (3648, 438)
+    assert (counts.future_dated, counts.unmatched, counts.rejected) == (2, 3, 6)
+
+
+def test_explain_sample_lead_lists_filters_and_activities():
+    args = ["explain", "--config", str(ROOT / "configs" / "b2b.toml"), "--as-of", "2026-11-30"]
+    result = CliRunner().invoke(app, [*args, "L-000200"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    for name in ("Target industry", "Company size", "Buying role", "Personal e-mail"):
+        assert name in result.stdout
+    assert "2026-09-02 00:00:00" in result.stdout
+    assert "+1.92" in result.stdout
+    assert "Webinar attended" in result.stdout
+    assert "+20.00" in result.stdout
+    assert "Engagement score: 21.92" in result.stdout
