@@ -18,6 +18,9 @@ Role = Literal["filter", "exclusion"]
 # `[+-]digits` with optional thousands commas in groups of three, an optional decimal part and
 # an optional exponent (Parquet floats written as text can carry one).
 _NUMBER_PATTERN = r"^[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?(?:[eE][+-]?\d+)?$|^[+-]?\.\d+$"
+# The same with the roles of comma and point swapped, as many European exports write numbers:
+# `1.200` is twelve hundred and `3,5` is three and a half.
+_DECIMAL_COMMA_PATTERN = r"^[+-]?(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d*)?$|^[+-]?,\d+$"
 _TRUE_WORDS = ["true", "yes", "y", "1"]
 _FALSE_WORDS = ["false", "no", "n", "0"]
 
@@ -30,11 +33,18 @@ def clean_text(column: str, null_values: Iterable[str]) -> pl.Expr:
     return pl.when(is_missing).then(None).otherwise(trimmed).alias(column)
 
 
-def number_expr(value: pl.Expr) -> pl.Expr:
-    """Parse text such as `1,200` or `-3.5` to Float64; anything else becomes null."""
-    is_number = value.str.contains(_NUMBER_PATTERN)
-    parsed = value.str.replace_all(",", "", literal=True).cast(pl.Float64, strict=False)
-    return pl.when(is_number).then(parsed).otherwise(None)
+def number_expr(value: pl.Expr, *, decimal_comma: bool = False) -> pl.Expr:
+    """Parse text such as `1,200` or `-3.5` to Float64; anything else becomes null.
+
+    With `decimal_comma`, `1.200,5` reads as 1200.5 instead.
+    """
+    if decimal_comma:
+        is_number = value.str.contains(_DECIMAL_COMMA_PATTERN)
+        plain = value.str.replace_all(".", "", literal=True).str.replace(",", ".", literal=True)
+    else:
+        is_number = value.str.contains(_NUMBER_PATTERN)
+        plain = value.str.replace_all(",", "", literal=True)
+    return pl.when(is_number).then(plain.cast(pl.Float64, strict=False)).otherwise(None)
 
 
 def boolean_expr(value: pl.Expr) -> pl.Expr:
@@ -49,21 +59,25 @@ def boolean_expr(value: pl.Expr) -> pl.Expr:
     )
 
 
-def condition_expr(condition: Condition, *, role: Role = "filter") -> pl.Expr:
+def condition_expr(
+    condition: Condition, *, role: Role = "filter", decimal_comma: bool = False
+) -> pl.Expr:
     """Build a Boolean expression, never null, that is true where `condition` holds.
 
     A value that is missing cannot be judged by any operator except `missing`: a filter then
     fails unless it says `if_missing = "pass"`, and an exclusion does not match.
+    `decimal_comma` selects how numbers written as text are read.
     """
     value = pl.col(condition.field)
     operators = condition.operators()
     wants_missing = operators.pop("missing", None)
     is_missing = value.is_null()
 
+    number = number_expr(value, decimal_comma=decimal_comma)
     checks = [
-        _operator_expr(name, setting, value, case_sensitive=condition.case_sensitive).fill_null(
-            False
-        )
+        _operator_expr(
+            name, setting, value, number, case_sensitive=condition.case_sensitive
+        ).fill_null(False)
         for name, setting in operators.items()
     ]
     if wants_missing is not None:
@@ -76,21 +90,23 @@ def condition_expr(condition: Condition, *, role: Role = "filter") -> pl.Expr:
     return pl.when(is_missing).then(pl.lit(passes_when_missing)).otherwise(combined)
 
 
-def _operator_expr(name: str, setting: object, value: pl.Expr, *, case_sensitive: bool) -> pl.Expr:
+def _operator_expr(
+    name: str, setting: object, value: pl.Expr, number: pl.Expr, *, case_sensitive: bool
+) -> pl.Expr:
     match name:
         case "equals":
-            return _is_in(value, [setting], case_sensitive=case_sensitive)
+            return _is_in(value, number, [setting], case_sensitive=case_sensitive)
         case "in":
-            return _is_in(value, _as_list(setting), case_sensitive=case_sensitive)
+            return _is_in(value, number, _as_list(setting), case_sensitive=case_sensitive)
         case "not_in":
-            return ~_is_in(value, _as_list(setting), case_sensitive=case_sensitive)
+            return ~_is_in(value, number, _as_list(setting), case_sensitive=case_sensitive)
         case "min":
-            return number_expr(value) >= setting
+            return number >= setting
         case "max":
-            return number_expr(value) <= setting
+            return number <= setting
         case "between":
             low, high = _as_list(setting)
-            return number_expr(value).is_between(low, high, closed="both")
+            return number.is_between(low, high, closed="both")
         case "contains":
             return _contains_any(value, [str(setting)], case_sensitive=case_sensitive)
         case "contains_any":
@@ -116,7 +132,9 @@ def _fold_literal(text: str, *, case_sensitive: bool) -> str:
     return stripped if case_sensitive else stripped.lower()
 
 
-def _is_in(value: pl.Expr, options: list[object], *, case_sensitive: bool) -> pl.Expr:
+def _is_in(
+    value: pl.Expr, number: pl.Expr, options: list[object], *, case_sensitive: bool
+) -> pl.Expr:
     """Compare each option by its TOML type: text as text, numbers as numbers, booleans as such."""
     booleans = [option for option in options if isinstance(option, bool)]
     numbers = [o for o in options if isinstance(o, int | float) and not isinstance(o, bool)]
@@ -130,7 +148,7 @@ def _is_in(value: pl.Expr, options: list[object], *, case_sensitive: bool) -> pl
     if texts:
         checks.append(_fold(value, case_sensitive=case_sensitive).is_in(texts))
     if numbers:
-        checks.append(number_expr(value).is_in([float(number) for number in numbers]))
+        checks.append(number.is_in([float(option) for option in numbers]))
     if booleans:
         checks.append(boolean_expr(value).is_in(booleans))
     return pl.any_horizontal(checks)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import difflib
 import hashlib
 import re
@@ -154,6 +155,20 @@ class InputsSection(_Section):
     leads: str | None = None
     activities: TextList | None = None
     null_values: list[str] = Field(default_factory=lambda: list(DEFAULT_NULL_VALUES))
+    encoding: str = "utf-8"
+    delimiter: Literal[",", ";", "\t", "|"] | None = None
+    sheet: str | None = None
+    decimal_comma: bool = False
+
+    @field_validator("encoding")
+    @classmethod
+    def _check_encoding(cls, value: str) -> str:
+        try:
+            codecs.lookup(value)
+        except LookupError:
+            msg = f"unknown encoding {value!r}; use e.g. 'utf-8', 'windows-1252' or 'latin-1'"
+            raise ValueError(msg) from None
+        return value
 
 
 class LeadsSection(_Section):
@@ -162,6 +177,7 @@ class LeadsSection(_Section):
     id: str = Field(min_length=1)
     email: str | None = None
     updated_at: str | None = None
+    updated_at_format: str | None = None
 
 
 class ActivitiesSection(_Section):

@@ -42,7 +42,10 @@ def parse_activities(activities: pl.DataFrame, section: ActivitiesSection) -> pl
     key = pl.col(key_column) if section.lead_id else pl.col(key_column).str.to_lowercase()
     timestamp = pl.col(section.timestamp)
     local_time = local_time_expr(
-        timestamp, timezone=section.timezone, timestamp_format=section.timestamp_format
+        activities.get_column(section.timestamp),
+        column=section.timestamp,
+        timezone=section.timezone,
+        timestamp_format=section.timestamp_format,
     )
     reason = (
         pl.when(pl.col(key_column).is_null())
@@ -79,7 +82,7 @@ def parse_activities(activities: pl.DataFrame, section: ActivitiesSection) -> pl
 
 
 def score_activities(
-    credits: pl.DataFrame, engagement: EngagementSection, window: Window
+    credits: pl.DataFrame, engagement: EngagementSection, window: Window, *, decimal_comma: bool
 ) -> pl.DataFrame:
     """Match in-window activities against every activity rule and return the ledger.
 
@@ -106,7 +109,8 @@ def score_activities(
     ).with_columns(decay.alias("decay_factor"))
 
     matched = latest_first.with_columns(
-        _rule_match_expr(rule).alias(_match_column(position)) for position, rule in rules
+        _rule_match_expr(rule, decimal_comma=decimal_comma).alias(_match_column(position))
+        for position, rule in rules
     )
     outcomes = matched.with_columns(
         _rule_outcome_expr(position, rule).alias(_outcome_column(position))
@@ -133,10 +137,12 @@ def score_activities(
     ).sort(LEAD_ID, "rule_position", LOCAL_TIME, descending=[False, False, True])
 
 
-def score_lead_rules(leads: pl.DataFrame, engagement: EngagementSection) -> pl.DataFrame:
+def score_lead_rules(
+    leads: pl.DataFrame, engagement: EngagementSection, *, decimal_comma: bool
+) -> pl.DataFrame:
     """Return one row per lead and `source = "lead"` rule whose conditions hold."""
     hits = [
-        leads.filter(_where_expr(rule)).select(
+        leads.filter(_where_expr(rule, decimal_comma=decimal_comma)).select(
             LEAD_ID,
             pl.lit(position, dtype=pl.Int64).alias("rule_position"),
             pl.lit(1, dtype=pl.UInt32).alias("count"),
@@ -207,17 +213,18 @@ def signed_number_text(value: pl.Expr) -> pl.Expr:
     return pl.when(round_score(value) >= 0).then(pl.lit("+") + text).otherwise(text)
 
 
-def _where_expr(rule: EngagementRule) -> pl.Expr:
-    return pl.all_horizontal([condition_expr(c, role="filter") for c in rule.where] or [True])
+def _where_expr(rule: EngagementRule, *, decimal_comma: bool) -> pl.Expr:
+    conditions = [condition_expr(c, decimal_comma=decimal_comma) for c in rule.where]
+    return pl.all_horizontal(conditions or [True])
 
 
-def _rule_match_expr(rule: EngagementRule) -> pl.Expr:
+def _rule_match_expr(rule: EngagementRule, *, decimal_comma: bool) -> pl.Expr:
     type_match = (
         pl.col(TYPE).is_in([name.strip().lower() for name in rule.type])
         if rule.type
         else pl.lit(True)
     )
-    return (type_match & _where_expr(rule)).fill_null(False)
+    return (type_match & _where_expr(rule, decimal_comma=decimal_comma)).fill_null(False)
 
 
 def _rule_outcome_expr(position: int, rule: EngagementRule) -> pl.Expr:

@@ -18,13 +18,17 @@ def exclusion_column(position: int) -> str:
     return f"_exclusion_{position}"
 
 
-def with_fit(leads: pl.DataFrame, fit: FitSection) -> pl.DataFrame:
+def with_fit(leads: pl.DataFrame, fit: FitSection, *, decimal_comma: bool) -> pl.DataFrame:
     """Add `fit`, `fit_failed` and one internal column per filter and exclusion."""
     criteria = [
-        condition_expr(rule, role="filter").alias(filter_column(position))
+        condition_expr(rule, role="filter", decimal_comma=decimal_comma).alias(
+            filter_column(position)
+        )
         for position, rule in enumerate(fit.filters)
     ] + [
-        condition_expr(rule, role="exclusion").alias(exclusion_column(position))
+        condition_expr(rule, role="exclusion", decimal_comma=decimal_comma).alias(
+            exclusion_column(position)
+        )
         for position, rule in enumerate(fit.exclude)
     ]
     failed_names = [

@@ -1,25 +1,25 @@
-"""Reading lead and activity exports (CSV and Parquet) into text columns with file and line."""
+"""Reading lead and activity exports (CSV, Excel, Parquet) as text columns with file and line."""
 
 from __future__ import annotations
 
 import difflib
 import glob
-import gzip
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
 from leadq.conditions import clean_text
+from leadq.csv_files import FIELDS_COLUMN, header_names, open_source, read_records
+from leadq.csv_files import LINE_COLUMN as LINE_COLUMN
 from leadq.errors import InputDataError
 
 FILE_COLUMN = "_file"
-LINE_COLUMN = "_line"
 _CSV_SUFFIXES = {".csv", ".tsv", ".txt"}
 _PARQUET_SUFFIXES = {".parquet", ".pq"}
-_DELIMITERS = [",", ";", "\t", "|"]
+_EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls"}
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,8 @@ class Table:
 
     frame: pl.DataFrame
     files: list[SourceFile]
+    rejects: pl.DataFrame
+    """Rows with more or fewer fields than the header, with `problem` and `reason`."""
 
 
 def expand_patterns(patterns: Sequence[str], *, table: str) -> list[Path]:
@@ -60,11 +62,21 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
+@dataclass(frozen=True)
+class ReadOptions:
+    """How to read input files, from the config's `[inputs]` section."""
+
+    null_values: Sequence[str]
+    encoding: str = "utf-8"
+    delimiter: str | None = None
+    sheet: str | None = None
+
+
 def read_table(
     paths: Sequence[Path],
     *,
     columns: Sequence[str],
-    null_values: Sequence[str],
+    options: ReadOptions,
     table: str,
     optional: Sequence[str] = (),
     base: Path | None = None,
@@ -73,33 +85,56 @@ def read_table(
 
     Each file must have every column except those in `optional`, which only need to be in
     one of the files: activity exports from several tools rarely share all their columns, so
-    a file without one reads as missing values there. Lines count records as a spreadsheet
-    numbers rows: the header is line 1. Outputs name each file relative to `base` (the
-    config's folder), so they do not change with the working folder.
+    a file without one reads as missing values there. Lines are the line in the file where
+    a record starts, the header being line 1. Rows with more or fewer fields than the header
+    go to `Table.rejects`. Outputs name each file relative to `base` (the config's folder),
+    so they do not change with the working folder.
     """
     frames = []
+    rejects = []
     files = []
     headers: list[set[str]] = []
     for path in paths:
-        header = set(_header(path))
-        headers.append(header)
-        present = [c for c in columns if c not in optional or c in header]
-        name = os.path.relpath(path.resolve(), base) if base else display_path(path)
-        frame = _read_file(path, columns=present, table=table).with_columns(
-            pl.lit(name).alias(FILE_COLUMN)
-        )
+        label = display_path(path)
+        source = _open(path, options=options, label=label, table=table)
+        headers.append(set(source.names))
+        present = [c for c in columns if c not in optional or c in source.names]
+        rows = source.read(present)
+        name = os.path.relpath(path.resolve(), base) if base else label
         absent = [pl.lit(None, dtype=pl.String).alias(c) for c in columns if c not in present]
-        frames.append(frame.with_columns(absent).select(*columns, FILE_COLUMN, LINE_COLUMN))
-        files.append(SourceFile(path=name, rows=frame.height))
+        rows = rows.with_columns(*absent, pl.lit(name).alias(FILE_COLUMN))
+        good, bad = _split_by_shape(rows, width=source.width)
+        frames.append(good.select(*columns, FILE_COLUMN, LINE_COLUMN))
+        rejects.append(bad.select(*columns, FILE_COLUMN, LINE_COLUMN, "problem", "reason"))
+        files.append(SourceFile(path=name, rows=rows.height))
     _check_optional_columns(optional, headers, paths, table=table)
 
-    if frames:
-        stacked = pl.concat(frames, how="vertical")
-    else:
-        schema = {column: pl.String for column in columns}
-        stacked = pl.DataFrame(schema={**schema, FILE_COLUMN: pl.String, LINE_COLUMN: pl.Int64})
-    cleaned = stacked.with_columns(clean_text(column, null_values) for column in columns)
-    return Table(frame=cleaned, files=files)
+    schema = {column: pl.String for column in columns}
+    empty = pl.DataFrame(schema={**schema, FILE_COLUMN: pl.String, LINE_COLUMN: pl.Int64})
+    stacked = pl.concat(frames, how="vertical") if frames else empty
+    cleaned = stacked.with_columns(clean_text(column, options.null_values) for column in columns)
+    shape_rejects = (
+        pl.concat(rejects)
+        if rejects
+        else empty.with_columns(
+            problem=pl.lit(None, dtype=pl.String), reason=pl.lit(None, dtype=pl.String)
+        )
+    )
+    return Table(frame=cleaned, files=files, rejects=shape_rejects)
+
+
+def _split_by_shape(rows: pl.DataFrame, *, width: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+    if FIELDS_COLUMN not in rows.columns:
+        rows = rows.with_columns(pl.lit(None, dtype=pl.Int64).alias(FIELDS_COLUMN))
+    fields = pl.col(FIELDS_COLUMN)
+    is_bad = fields.is_not_null() & (fields != width)
+    bad = rows.filter(is_bad).with_columns(
+        pl.lit("wrong number of fields").alias("problem"),
+        pl.format("the row has {} fields but the header has {}", fields, pl.lit(width)).alias(
+            "reason"
+        ),
+    )
+    return rows.filter(~is_bad).drop(FIELDS_COLUMN), bad.drop(FIELDS_COLUMN)
 
 
 def _check_optional_columns(
@@ -113,81 +148,85 @@ def _check_optional_columns(
             raise InputDataError(msg, column=column)
 
 
-def _header(path: Path) -> list[str]:
-    """Return the file's column names with stray spaces removed."""
+@dataclass(frozen=True)
+class _OpenFile:
+    """One input file whose header has been read, ready to read columns from."""
+
+    names: list[str]
+    """Column names without stray spaces."""
+    width: int
+    """Number of fields in the header, blank names included."""
+    read: Callable[[Sequence[str]], pl.DataFrame]
+
+
+def _open(path: Path, *, options: ReadOptions, label: str, table: str) -> _OpenFile:
     suffixes = [suffix.lower() for suffix in path.suffixes if suffix.lower() != ".gz"]
-    try:
-        if suffixes and suffixes[-1] in _PARQUET_SUFFIXES:
-            return [name.strip() for name in pl.read_parquet_schema(path)]
-        if suffixes and suffixes[-1] in _CSV_SUFFIXES:
-            line = _first_line(path, label=display_path(path))
-            separator = max(_DELIMITERS, key=line.count)
-            names = pl.read_csv(path, infer_schema=False, separator=separator, n_rows=0).columns
-            return [name.strip() for name in names]
-    except pl.exceptions.PolarsError:
-        return []  # _read_file reports the problem with the file's name
-    return []
-
-
-def _read_file(path: Path, *, columns: Sequence[str], table: str) -> pl.DataFrame:
-    suffixes = [suffix.lower() for suffix in path.suffixes]
-    label = display_path(path)
-    if suffixes and suffixes[-1] == ".gz":
-        suffixes = suffixes[:-1]
     suffix = suffixes[-1] if suffixes else ""
     try:
         if suffix in _PARQUET_SUFFIXES:
-            frame = _read_parquet(path, columns=columns, label=label)
-        elif suffix in _CSV_SUFFIXES:
-            frame = _read_csv(path, columns=columns, label=label)
-        else:
-            msg = f"unsupported file type {suffix or '(none)'!r}; use .csv, .csv.gz or .parquet"
-            raise InputDataError(msg, path=label)
+            return _open_parquet(path, label=label)
+        if suffix in _EXCEL_SUFFIXES:
+            return _open_excel(path, sheet=options.sheet, label=label)
+        if suffix in _CSV_SUFFIXES:
+            return _open_csv(path, options=options, label=label)
     except pl.exceptions.PolarsError as error:
-        reason = str(error).strip().splitlines()[0]
-        msg = f"the {table} file cannot be read: {reason}"
-        raise InputDataError(msg, path=label) from None
-    return frame.with_columns(pl.lit(label).alias(FILE_COLUMN)).select(
-        *columns, FILE_COLUMN, LINE_COLUMN
+        raise _unreadable(error, table=table, label=label) from None
+    msg = f"unsupported file type {suffix or '(none)'!r}; use .csv, .csv.gz, .xlsx or .parquet"
+    raise InputDataError(msg, path=label)
+
+
+def _unreadable(error: Exception, *, table: str, label: str) -> InputDataError:
+    reason = str(error).strip().splitlines()[0]
+    return InputDataError(f"the {table} file cannot be read: {reason}", path=label)
+
+
+def _open_csv(path: Path, *, options: ReadOptions, label: str) -> _OpenFile:
+    source = open_source(path, encoding=options.encoding, label=label)
+    names, separator = header_names(source, delimiter=options.delimiter, label=label)
+    by_name = _names_by_stripped(names, label=label)
+
+    def read(columns: Sequence[str]) -> pl.DataFrame:
+        wanted = _match_columns(by_name, columns, label=label)
+        try:
+            return read_records(source, separator=separator, columns=wanted, label=label)
+        except pl.exceptions.PolarsError as error:
+            raise _unreadable(error, table="input", label=label) from None
+
+    return _OpenFile(names=list(by_name), width=len(names), read=read)
+
+
+def _open_parquet(path: Path, *, label: str) -> _OpenFile:
+    by_name = _names_by_stripped(list(pl.read_parquet_schema(path)), label=label)
+
+    def read(columns: Sequence[str]) -> pl.DataFrame:
+        wanted = _match_columns(by_name, columns, label=label)
+        frame = pl.read_parquet(path, columns=list(wanted.values()))
+        frame = frame.rename({original: name for name, original in wanted.items()})
+        frame = frame.with_columns(_as_text(column, frame.schema[column]) for column in columns)
+        return frame.with_row_index(LINE_COLUMN, offset=1).with_columns(
+            pl.col(LINE_COLUMN).cast(pl.Int64)
+        )
+
+    return _OpenFile(names=list(by_name), width=len(by_name), read=read)
+
+
+def _open_excel(path: Path, *, sheet: str | None, label: str) -> _OpenFile:
+    # every cell as text, so that ids keep their leading zeros and no column changes type
+    frame = (
+        pl.read_excel(path, sheet_name=sheet, infer_schema_length=0)
+        if sheet
+        else (pl.read_excel(path, sheet_id=1, infer_schema_length=0))
     )
+    by_name = _names_by_stripped(frame.columns, label=label)
 
+    def read(columns: Sequence[str]) -> pl.DataFrame:
+        wanted = _match_columns(by_name, columns, label=label)
+        selected = frame.select(pl.col(original).alias(name) for name, original in wanted.items())
+        return selected.with_row_index(LINE_COLUMN, offset=2).with_columns(
+            pl.col(LINE_COLUMN).cast(pl.Int64)
+        )
 
-def _read_csv(path: Path, *, columns: Sequence[str], label: str) -> pl.DataFrame:
-    header = _first_line(path, label=label)
-    separator = max(_DELIMITERS, key=header.count)
-    names = pl.read_csv(path, infer_schema=False, separator=separator, n_rows=0).columns
-    original = _match_columns(names, columns, label=label)
-    frame = pl.read_csv(
-        path,
-        infer_schema=False,
-        separator=separator,
-        columns=[original[column] for column in columns],
-        row_index_name=LINE_COLUMN,
-        row_index_offset=2,
-    )
-    renamed = frame.rename({original[column]: column for column in columns})
-    return renamed.with_columns(pl.col(LINE_COLUMN).cast(pl.Int64))
-
-
-def _first_line(path: Path, *, label: str) -> str:
-    opener = gzip.open if path.suffix.lower() == ".gz" else open
-    with opener(path, "rt", encoding="utf-8-sig", errors="replace", newline="") as handle:
-        line = handle.readline()
-    if not line.strip():
-        msg = "the file is empty: it has no header row"
-        raise InputDataError(msg, path=label)
-    return line
-
-
-def _read_parquet(path: Path, *, columns: Sequence[str], label: str) -> pl.DataFrame:
-    names = pl.read_parquet_schema(path)
-    original = _match_columns(list(names), columns, label=label)
-    frame = pl.read_parquet(path, columns=[original[column] for column in columns])
-    frame = frame.rename({original[column]: column for column in columns})
-    frame = frame.with_columns(_as_text(column, frame.schema[column]) for column in columns)
-    return frame.with_row_index(LINE_COLUMN, offset=1).with_columns(
-        pl.col(LINE_COLUMN).cast(pl.Int64)
-    )
+    return _OpenFile(names=list(by_name), width=len(by_name), read=read)
 
 
 def _as_text(column: str, dtype: pl.DataType) -> pl.Expr:
@@ -202,16 +241,24 @@ def _as_text(column: str, dtype: pl.DataType) -> pl.Expr:
     return value.cast(pl.String)
 
 
-def _match_columns(names: Sequence[str], wanted: Sequence[str], *, label: str) -> dict[str, str]:
-    """Map each wanted column to the file's header name, ignoring stray spaces around names."""
+def _names_by_stripped(names: Sequence[str], *, label: str) -> dict[str, str]:
+    """Map header names without stray spaces to the names as written, leaving out blanks."""
     by_stripped: dict[str, str] = {}
     for name in names:
         stripped = name.strip()
+        if not stripped:
+            continue
         if stripped in by_stripped:
             msg = f"the header names the column {stripped!r} twice; rename one of them"
             raise InputDataError(msg, path=label, column=stripped)
         by_stripped[stripped] = name
+    return by_stripped
 
+
+def _match_columns(
+    by_stripped: dict[str, str], wanted: Sequence[str], *, label: str
+) -> dict[str, str]:
+    """Map each wanted column to the file's header name, or raise naming the missing one."""
     for column in wanted:
         if column not in by_stripped:
             hint = difflib.get_close_matches(column, list(by_stripped), n=1)

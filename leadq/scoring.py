@@ -31,7 +31,14 @@ from leadq.engagement import (
 from leadq.errors import ConfigError
 from leadq.fit import with_fit
 from leadq.mql import with_mql
-from leadq.readers import FILE_COLUMN, LINE_COLUMN, SourceFile, expand_patterns, read_table
+from leadq.readers import (
+    FILE_COLUMN,
+    LINE_COLUMN,
+    ReadOptions,
+    SourceFile,
+    expand_patterns,
+    read_table,
+)
 from leadq.timestamps import local_time_expr
 
 REJECT_SCHEMA = {
@@ -116,14 +123,16 @@ def score_leads(
     lead_paths, activity_paths = _input_paths(config, leads_path, activity_patterns)
     step("Reading leads")
     leads, lead_rejects, lead_files, lead_rows = _read_leads(config, lead_paths)
-    leads = with_fit(leads, config.fit)
+    decimal_comma = config.inputs.decimal_comma
+    leads = with_fit(leads, config.fit, decimal_comma=decimal_comma)
 
     step("Reading and scoring activities")
     ledger, activity_rejects, activity_files, counts = _score_activity_tables(
         config, activity_paths, leads, window
     )
     step("Deciding MQLs")
-    totals = rule_totals(ledger, score_lead_rules(leads, config.engagement))
+    lead_rule_hits = score_lead_rules(leads, config.engagement, decimal_comma=decimal_comma)
+    totals = rule_totals(ledger, lead_rule_hits)
     engagement = lead_engagement(totals, config.engagement.rules)
 
     scored = leads.join(engagement, on=LEAD_ID, how="left").with_columns(
@@ -152,6 +161,17 @@ def score_leads(
         activity_counts=counts,
         rule_stats=_rule_stats(config, totals),
         output_columns=output_columns,
+    )
+
+
+def read_options(config: Config) -> ReadOptions:
+    """Return the file-reading settings of the config's `[inputs]` section."""
+    inputs = config.inputs
+    return ReadOptions(
+        null_values=inputs.null_values,
+        encoding=inputs.encoding,
+        delimiter=inputs.delimiter,
+        sheet=inputs.sheet,
     )
 
 
@@ -200,7 +220,7 @@ def _read_leads(
     table = read_table(
         paths,
         columns=columns,
-        null_values=config.inputs.null_values,
+        options=read_options(config),
         table="leads",
         base=config.folder,
     )
@@ -214,8 +234,9 @@ def _read_leads(
         pl.lit(f"missing lead id in {id_column!r}").alias("reason"),
     )
     leads, superseded = _keep_one_row_per_lead(frame.filter(pl.col(LEAD_ID).is_not_null()), config)
-    rejects = _rejects("leads", pl.concat([blank, superseded], how="diagonal"), columns)
-    return leads, rejects, table.files, table.frame.height
+    rejected = pl.concat([table.rejects, blank, superseded], how="diagonal_relaxed")
+    rejects = _rejects("leads", rejected, columns, table.files)
+    return leads, rejects, table.files, table.frame.height + table.rejects.height
 
 
 def _keep_one_row_per_lead(
@@ -229,7 +250,14 @@ def _keep_one_row_per_lead(
     order: list[pl.Expr] = [pl.col(LEAD_ID)]
     if updated_at:
         # only the order matters here, so naive times are read as UTC
-        order.append(local_time_expr(pl.col(updated_at), timezone="UTC", timestamp_format=None))
+        updated = local_time_expr(
+            leads.get_column(updated_at),
+            column=updated_at,
+            timezone="UTC",
+            timestamp_format=config.leads.updated_at_format,
+            format_setting="leads.updated_at_format",
+        )
+        order.append(updated)
     ordered = leads.sort([*order, pl.col(ORDER)], nulls_last=False)
     is_kept = pl.col(ORDER) == pl.col(ORDER).last().over(LEAD_ID)
 
@@ -260,19 +288,15 @@ def _score_activity_tables(
 ) -> tuple[pl.DataFrame, pl.DataFrame, list[SourceFile], ActivityCounts]:
     section = config.activities
     if section is None or not paths:
-        return (
-            score_activities(pl.DataFrame(), config.engagement, window),
-            _no_rejects(),
-            [],
-            (ActivityCounts()),
-        )
+        no_ledger = score_activities(pl.DataFrame(), config.engagement, window, decimal_comma=False)
+        return no_ledger, _no_rejects(), [], ActivityCounts()
 
     required, optional = _activity_columns(config)
     columns = required + optional
     table = read_table(
         paths,
         columns=columns,
-        null_values=config.inputs.null_values,
+        options=read_options(config),
         table="activity",
         optional=optional,
         base=config.folder,
@@ -286,8 +310,8 @@ def _score_activity_tables(
     credits = usable.join(keys, on=KEY, how="inner")
     is_matched = pl.col(KEY).is_in(keys.get_column(KEY).implode())
     counts = ActivityCounts(
-        total=parsed.height,
-        rejected=rejected.height,
+        total=parsed.height + table.rejects.height,
+        rejected=rejected.height + table.rejects.height,
         unmatched=usable.filter(~is_matched).height,
         future_dated=usable.filter(is_matched & (pl.col(DAY) > window.as_of)).height,
         before_window=usable.filter(is_matched & (pl.col(DAY) < window.first_day)).height,
@@ -296,17 +320,24 @@ def _score_activity_tables(
     counts.in_window -= counts.future_dated + counts.before_window
 
     in_window = credits.filter(pl.col(DAY).is_between(window.first_day, window.as_of))
-    ledger = score_activities(in_window, config.engagement, window)
-    rejects = _rejects(
-        "activities", rejected.rename({REJECT_REASON: "reason", REJECT_PROBLEM: "problem"}), columns
+    ledger = score_activities(
+        in_window, config.engagement, window, decimal_comma=config.inputs.decimal_comma
     )
+    rejected = rejected.rename({REJECT_REASON: "reason", REJECT_PROBLEM: "problem"})
+    rejected = pl.concat([table.rejects, rejected], how="diagonal_relaxed")
+    rejects = _rejects("activities", rejected, columns, table.files)
     return ledger, rejects, table.files, counts
 
 
-def _rejects(table: str, rows: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+def _rejects(
+    table: str, rows: pl.DataFrame, columns: list[str], files: list[SourceFile]
+) -> pl.DataFrame:
+    """Shape rejected rows for rejects.csv, in input order: file by file, line by line."""
     if rows.is_empty():
         return _no_rejects()
-    return rows.sort(ORDER).select(
+    file_order = {source.path: position for position, source in enumerate(files)}
+    position = pl.col(FILE_COLUMN).replace_strict(file_order, return_dtype=pl.Int64)
+    return rows.sort(position, LINE_COLUMN).select(
         pl.lit(table).alias("table"),
         pl.col(FILE_COLUMN).alias("file"),
         pl.col(LINE_COLUMN).alias("line"),
