@@ -29,6 +29,7 @@ from leadq.errors import ConfigError, ExitCode, LeadqError, RejectRateError
 from leadq.explain import explain_lead
 from leadq.outputs import write_outputs
 from leadq.scoring import ScoringResult, score_leads
+from leadq.spreadsheets import neutralize_formulas
 from leadq.summary import build_summary
 
 log = logging.getLogger("leadq")
@@ -49,6 +50,7 @@ class OutputFormatChoice(StrEnum):
     csv = "csv"
     parquet = "parquet"
     jsonl = "jsonl"
+    xlsx = "xlsx"
 
 
 class Template(StrEnum):
@@ -135,6 +137,13 @@ def score(
             show_default=False,
         ),
     ] = None,
+    escape_formulas: Annotated[
+        bool,
+        typer.Option(
+            help="Prefix text that a spreadsheet would run as a formula (=, +, -, @) with ' "
+            "in CSV and XLSX outputs."
+        ),
+    ] = True,
     quiet: QuietOption = False,
     verbose: VerboseOption = False,
 ) -> None:
@@ -160,12 +169,14 @@ def score(
             rejects=result.rejects,
             summary=summary,
             fmt=output_format.value,
+            escape_formulas=escape_formulas,
         )
+        mql_list = neutralize_formulas(result.mqls) if escape_formulas else result.mqls
         if to_stdout:
-            sys.stdout.write(result.mqls.write_csv())
+            sys.stdout.write(mql_list.write_csv())
             sys.stdout.flush()
         elif mqls:
-            result.mqls.write_csv(mqls)
+            mql_list.write_csv(mqls)
 
         if not quiet:
             render_summary(summary, console)

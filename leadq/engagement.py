@@ -47,10 +47,10 @@ def parse_activities(activities: pl.DataFrame, section: ActivitiesSection) -> pl
         timezone=section.timezone,
         timestamp_format=section.timestamp_format,
     )
+    # A blank lead key is not a reject: mixed exports (Salesforce tasks for leads and
+    # contacts) leave it blank on purpose, and such rows count as matching no lead.
     reason = (
-        pl.when(pl.col(key_column).is_null())
-        .then(pl.lit(f"missing value in {key_column!r}, so the activity matches no lead"))
-        .when(timestamp.is_null())
+        pl.when(timestamp.is_null())
         .then(pl.lit(f"missing timestamp in {section.timestamp!r}"))
         .when(pl.col(LOCAL_TIME).is_null())
         .then(
@@ -62,9 +62,7 @@ def parse_activities(activities: pl.DataFrame, section: ActivitiesSection) -> pl
         )
     )
     problem = (
-        pl.when(pl.col(key_column).is_null())
-        .then(pl.lit("missing lead key"))
-        .when(timestamp.is_null())
+        pl.when(timestamp.is_null())
         .then(pl.lit("missing timestamp"))
         .when(pl.col(LOCAL_TIME).is_null())
         .then(pl.lit("unreadable timestamp"))

@@ -12,10 +12,11 @@ from typing import Any, Literal
 import polars as pl
 
 from leadq.errors import ConfigError
+from leadq.spreadsheets import neutralize_formulas, write_xlsx
 from leadq.summary import summary_markdown
 
-OutputFormat = Literal["csv", "parquet", "jsonl"]
-FORMATS: tuple[OutputFormat, ...] = ("csv", "parquet", "jsonl")
+OutputFormat = Literal["csv", "parquet", "jsonl", "xlsx"]
+FORMATS: tuple[OutputFormat, ...] = ("csv", "parquet", "jsonl", "xlsx")
 _TABLE_NAMES = ("scored_leads", "mqls")
 _OTHER_FILES = ("summary.json", "summary.md", "rejects.csv")
 
@@ -26,12 +27,22 @@ def output_file_names() -> set[str]:
     return tables | set(_OTHER_FILES)
 
 
-def write_table(frame: pl.DataFrame, path: Path, fmt: OutputFormat) -> None:
-    """Write one table in `fmt`."""
+def write_table(
+    frame: pl.DataFrame, path: Path, fmt: OutputFormat, *, escape_formulas: bool = True
+) -> None:
+    """Write one table in `fmt`.
+
+    With `escape_formulas`, text that a spreadsheet would run as a formula gets a leading `'`
+    in CSV and XLSX. Parquet and JSON lines are not opened by spreadsheets and stay exact.
+    """
+    if escape_formulas and fmt in ("csv", "xlsx"):
+        frame = neutralize_formulas(frame)
     if fmt == "csv":
         frame.write_csv(path)
     elif fmt == "parquet":
         frame.write_parquet(path)
+    elif fmt == "xlsx":
+        write_xlsx(frame, path, sheet_name=path.stem)
     else:
         frame.write_ndjson(path)
 
@@ -44,20 +55,22 @@ def write_outputs(
     rejects: pl.DataFrame,
     summary: dict[str, Any],
     fmt: OutputFormat,
+    escape_formulas: bool = True,
 ) -> list[Path]:
     """Write every output into `out_dir` at once and return the paths written.
 
     The files are written to a new folder beside `out_dir`, which then takes the old one's
     place, so readers never see a half-written or mixed set.
     """
+    escape = escape_formulas
     out_dir = out_dir.resolve()
     _check_owned(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.new-", dir=out_dir.parent))
     try:
-        write_table(scored_leads, staging / f"scored_leads.{fmt}", fmt)
-        write_table(mqls, staging / f"mqls.{fmt}", fmt)
-        rejects.write_csv(staging / "rejects.csv")
+        write_table(scored_leads, staging / f"scored_leads.{fmt}", fmt, escape_formulas=escape)
+        write_table(mqls, staging / f"mqls.{fmt}", fmt, escape_formulas=escape)
+        write_table(rejects, staging / "rejects.csv", "csv", escape_formulas=escape)
         summary_text = json.dumps(summary, indent=2, ensure_ascii=False) + "\n"
         (staging / "summary.json").write_text(summary_text, encoding="utf-8")
         (staging / "summary.md").write_text(summary_markdown(summary), encoding="utf-8")

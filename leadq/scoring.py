@@ -262,10 +262,21 @@ def _keep_one_row_per_lead(
     is_kept = pl.col(ORDER) == pl.col(ORDER).last().over(LEAD_ID)
 
     kept = ordered.filter(is_kept)
+    choice = pl.lit("the last in file order")
+    if updated_at:
+        # rows whose date cannot be read sort first, so a kept row without one means no
+        # duplicate had a readable date
+        choice = (
+            pl.when(order[-1].is_null())
+            .then(pl.lit(f"the last in file order, as no row has a readable {updated_at!r}"))
+            .otherwise(pl.lit(f"the latest by {updated_at!r}"))
+        )
     kept_rows = kept.select(
-        LEAD_ID, pl.col(FILE_COLUMN).alias("_kept_file"), pl.col(LINE_COLUMN).alias("_kept_line")
+        LEAD_ID,
+        pl.col(FILE_COLUMN).alias("_kept_file"),
+        pl.col(LINE_COLUMN).alias("_kept_line"),
+        choice.alias("_choice"),
     )
-    choice = f"the latest by {updated_at!r}" if updated_at else "the last in file order"
     superseded = (
         ordered.filter(~is_kept)
         .join(kept_rows, on=LEAD_ID)
@@ -276,7 +287,7 @@ def _keep_one_row_per_lead(
                 pl.col(LEAD_ID),
                 pl.col("_kept_line"),
                 pl.col("_kept_file"),
-                pl.lit(choice),
+                pl.col("_choice"),
             ).alias("reason"),
         )
     )
@@ -308,7 +319,7 @@ def _score_activity_tables(
     lead_key = pl.col(LEAD_ID) if section.lead_id else pl.col("email").str.to_lowercase()
     keys = leads.select(lead_key.alias(KEY), LEAD_ID).drop_nulls(KEY)
     credits = usable.join(keys, on=KEY, how="inner")
-    is_matched = pl.col(KEY).is_in(keys.get_column(KEY).implode())
+    is_matched = pl.col(KEY).is_in(keys.get_column(KEY).implode()).fill_null(False)
     counts = ActivityCounts(
         total=parsed.height + table.rejects.height,
         rejected=rejected.height + table.rejects.height,

@@ -34,7 +34,7 @@ def build_summary(result: ScoringResult) -> dict[str, Any]:
             "timezone": config.activities.timezone if config.activities else "UTC",
         },
         "config": {
-            "path": str(config.path) if config.path else None,
+            "path": str(config.path.resolve()) if config.path else None,
             "sha256": config.sha256,
         },
         "inputs": {

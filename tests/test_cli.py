@@ -176,7 +176,7 @@ def test_summary_counts(project: Path, tmp_path: Path):
 
 def test_rerun_is_byte_identical(project: Path, tmp_path: Path):
     first, second = tmp_path / "first", tmp_path / "second"
-    for fmt in ("csv", "parquet", "jsonl"):
+    for fmt in ("csv", "parquet", "jsonl", "xlsx"):
         assert runner.invoke(app, score_args(project, first, "--format", fmt)).exit_code == 0
         assert runner.invoke(app, score_args(project, second, "--format", fmt)).exit_code == 0
         for name in (f"scored_leads.{fmt}", f"mqls.{fmt}", "rejects.csv", "summary.md"):
@@ -337,3 +337,46 @@ def test_version():
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0
     assert result.stdout.startswith("leadq ")
+
+
+def test_formulas_escaped_and_ids_kept_in_csv_and_xlsx(tmp_path: Path):
+    import openpyxl
+
+    write_csv(
+        tmp_path / "leads.csv",
+        [{"Record ID": "00012345678901234567", "Company": '=HYPERLINK("http://x.test","click")'}],
+    )
+    config = tmp_path / "leadq.toml"
+    config.write_text(
+        '[inputs]\nleads = "leads.csv"\n[leads]\nid = "Record ID"\n'
+        '[mql]\nthreshold = 0\n[output]\ncolumns = ["Company"]\n'
+    )
+    for fmt in ("csv", "xlsx"):
+        out = tmp_path / fmt
+        result = runner.invoke(app, score_args(config, out, "--format", fmt))
+        assert result.exit_code == 0, result.output
+
+    rows = pl.read_csv(tmp_path / "csv" / "mqls.csv", infer_schema=False)
+    assert rows["lead_id"].item() == "00012345678901234567"
+    assert rows["Company"].item() == '\'=HYPERLINK("http://x.test","click")'
+    assert rows["engagement_score"].item() == "0.0"
+
+    sheet = openpyxl.load_workbook(tmp_path / "xlsx" / "mqls.xlsx").active
+    assert sheet["A2"].value == "00012345678901234567"
+    assert sheet["A2"].data_type == "s"
+    assert sheet["B2"].value == '\'=HYPERLINK("http://x.test","click")'
+    assert sheet["B2"].data_type == "s"
+    assert sheet.freeze_panes == "A2"
+
+
+def test_formula_escaping_can_be_turned_off(tmp_path: Path):
+    write_csv(tmp_path / "leads.csv", [{"Record ID": "1", "Company": "=1+1"}])
+    config = tmp_path / "leadq.toml"
+    config.write_text(
+        '[inputs]\nleads = "leads.csv"\n[leads]\nid = "Record ID"\n'
+        '[mql]\nthreshold = 0\n[output]\ncolumns = ["Company"]\n'
+    )
+    out = tmp_path / "out"
+    result = runner.invoke(app, score_args(config, out, "--no-escape-formulas"))
+    assert result.exit_code == 0, result.output
+    assert pl.read_csv(out / "mqls.csv")["Company"].item() == "=1+1"

@@ -210,7 +210,7 @@ def test_lead_ids_are_case_sensitive_text(score: Scorer):
     assert result.activity_counts.unmatched == 1
 
 
-def test_unreadable_and_missing_timestamps_are_rejected(score: Scorer):
+def test_unreadable_timestamps_rejected_blank_keys_unmatched(score: Scorer):
     activities = [
         {"lead": "L1", "type": "page_view", "at": "not a date"},
         {"lead": "L1", "type": "page_view", "at": ""},
@@ -220,13 +220,10 @@ def test_unreadable_and_missing_timestamps_are_rejected(score: Scorer):
     result = score(rules(VISIT), ONE_LEAD, activities)
     assert lead(result, "L1")["engagement_score"] == 10
     rejects = result.rejects
-    assert rejects["line"].to_list() == [2, 3, 4]
-    assert rejects["problem"].to_list() == [
-        "unreadable timestamp",
-        "missing timestamp",
-        "missing lead key",
-    ]
-    assert result.activity_counts.rejected == 3
+    assert rejects["line"].to_list() == [2, 3]
+    assert rejects["problem"].to_list() == ["unreadable timestamp", "missing timestamp"]
+    assert result.activity_counts.rejected == 2
+    assert result.activity_counts.unmatched == 1
 
 
 @pytest.mark.parametrize(

@@ -310,3 +310,12 @@ def test_parquet_input_with_typed_columns(tmp_path: Path):
     assert lead(result, "1")["fit"] is True
     assert lead(result, "2")["fit_failed"] == "Size; Active"
     assert lead(result, "3")["fit_failed"] == "Size"
+
+
+def test_duplicate_ids_with_unreadable_dates_say_so(tmp_path: Path):
+    path = tmp_path / "leads.csv"
+    path.write_text("Record ID,Industry,Last Modified\n7,Retail,yesterday\n7,Software,soon\n")
+    result = score_file(path, leads_section={"updated_at": "Last Modified"}, columns=["Industry"])
+    assert lead(result, "7")["Industry"] == "Software"
+    reason = result.rejects["reason"].item()
+    assert "the last in file order, as no row has a readable 'Last Modified'" in reason
