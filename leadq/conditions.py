@@ -101,11 +101,11 @@ def _operator_expr(
         case "not_in":
             return ~_is_in(value, number, _as_list(setting), case_sensitive=case_sensitive)
         case "min":
-            return number >= setting
+            return number >= _as_float(setting)
         case "max":
-            return number <= setting
+            return number <= _as_float(setting)
         case "between":
-            low, high = _as_list(setting)
+            low, high = (_as_float(bound) for bound in _as_list(setting))
             return number.is_between(low, high, closed="both")
         case "contains":
             return _contains_any(value, [str(setting)], case_sensitive=case_sensitive)
@@ -116,6 +116,11 @@ def _operator_expr(
             return value.str.contains(f"{flags}{setting}")
     msg = f"unknown operator {name!r}"
     raise ValueError(msg)
+
+
+def _as_float(setting: object) -> float:
+    assert isinstance(setting, int | float)
+    return float(setting)
 
 
 def _as_list(setting: object) -> list[object]:

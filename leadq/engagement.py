@@ -10,7 +10,7 @@ import polars as pl
 from leadq.conditions import condition_expr
 from leadq.config import ActivitiesSection, EngagementRule, EngagementSection
 from leadq.readers import FILE_COLUMN, LINE_COLUMN
-from leadq.timestamps import local_time_expr
+from leadq.timestamps import parse_local_times
 
 LEAD_ID = "lead_id"
 KEY = "_key"
@@ -41,9 +41,8 @@ def parse_activities(activities: pl.DataFrame, section: ActivitiesSection) -> pl
     assert key_column is not None
     key = pl.col(key_column) if section.lead_id else pl.col(key_column).str.to_lowercase()
     timestamp = pl.col(section.timestamp)
-    local_time = local_time_expr(
+    local_time = parse_local_times(
         activities.get_column(section.timestamp),
-        column=section.timestamp,
         timezone=section.timezone,
         timestamp_format=section.timestamp_format,
     )
@@ -79,112 +78,143 @@ def parse_activities(activities: pl.DataFrame, section: ActivitiesSection) -> pl
     )
 
 
-def score_activities(
+def count_column(position: int) -> str:
+    """Name of the per-lead column counting the matches of rule `position` that earned points."""
+    return f"_count_{position}"
+
+
+def points_column(position: int) -> str:
+    """Name of the per-lead column summing the points rule `position` earned."""
+    return f"_points_{position}"
+
+
+def match_activities(
     credits: pl.DataFrame, engagement: EngagementSection, window: Window, *, decimal_comma: bool
 ) -> pl.DataFrame:
-    """Match in-window activities against every activity rule and return the ledger.
+    """Match in-window activities against every activity rule, in one pass over them.
 
-    `credits` has one row per activity and lead it credits. The ledger has one row per
-    activity and matching rule: `counted` is false where `max_count` left the match out, and
-    `points` is what the match earned after decay (0 when not counted).
+    `credits` has one row per activity and lead it credits. Adds `decay_factor` and, per
+    activity rule, `_match_N` (the rule matches), `_counted_N` (it earns points: false where
+    `max_count` left an older match out) and `_earned_N` (points after decay, 0 if not counted).
     """
-    rules = [
-        (position, rule)
-        for position, rule in enumerate(engagement.rules)
-        if rule.source == "activity"
-    ]
-    if not rules or credits.is_empty():
-        return _empty_ledger()
-
+    rules = _activity_rules(engagement)
     age_days = (pl.lit(window.as_of) - pl.col(DAY)).dt.total_days()
     decay = (
         pl.lit(0.5).pow(age_days / engagement.half_life_days)
         if engagement.half_life_days
         else pl.lit(1.0)
     )
-    latest_first = credits.sort(
-        [LEAD_ID, LOCAL_TIME, ORDER], descending=[False, True, True]
-    ).with_columns(decay.alias("decay_factor"))
+    frame = credits.with_columns(decay.alias("decay_factor"))
+    if any(rule.max_count is not None for _, rule in rules):
+        # latest first within each lead, so a running count of matches ranks them
+        frame = frame.sort([LEAD_ID, LOCAL_TIME, ORDER], descending=[False, True, True])
 
-    matched = latest_first.with_columns(
-        _rule_match_expr(rule, decimal_comma=decimal_comma).alias(_match_column(position))
+    frame = frame.with_columns(
+        _rule_match_expr(rule, decimal_comma=decimal_comma).alias(f"_match_{position}")
         for position, rule in rules
     )
-    outcomes = matched.with_columns(
-        _rule_outcome_expr(position, rule).alias(_outcome_column(position))
+    frame = frame.with_columns(
+        _counted_expr(position, rule).alias(f"_counted_{position}") for position, rule in rules
+    )
+    return frame.with_columns(
+        pl.when(pl.col(f"_counted_{position}"))
+        .then(pl.col("decay_factor") * rule.points)
+        .otherwise(0.0)
+        .alias(f"_earned_{position}")
         for position, rule in rules
     )
-    index = [LEAD_ID, LOCAL_TIME, FILE_COLUMN, LINE_COLUMN, "decay_factor"]
-    long = outcomes.unpivot(
-        index=index,
-        on=[_outcome_column(position) for position, _ in rules],
-        variable_name="_outcome",
-    ).drop_nulls("value")
-    ledger = long.unnest("value").with_columns(
-        pl.col("_outcome").str.strip_prefix("_outcome_").cast(pl.Int64).alias("rule_position")
-    )
-    return ledger.select(
-        LEAD_ID,
-        "rule_position",
-        LOCAL_TIME,
-        FILE_COLUMN,
-        LINE_COLUMN,
-        "decay_factor",
-        "counted",
-        "points",
-    ).sort(LEAD_ID, "rule_position", LOCAL_TIME, descending=[False, False, True])
 
 
-def score_lead_rules(
+def activity_totals(matches: pl.DataFrame, engagement: EngagementSection) -> pl.DataFrame:
+    """Sum each activity rule's counted matches and points per lead."""
+    rules = _activity_rules(engagement)
+    aggregations = [
+        expr
+        for position, _ in rules
+        for expr in (
+            pl.col(f"_counted_{position}").sum().cast(pl.Int64).alias(count_column(position)),
+            pl.col(f"_earned_{position}").sum().alias(points_column(position)),
+        )
+    ]
+    if not aggregations or matches.is_empty():
+        return empty_activity_totals(engagement)
+    return matches.group_by(LEAD_ID).agg(aggregations)
+
+
+def empty_activity_totals(engagement: EngagementSection) -> pl.DataFrame:
+    """Per-lead activity totals for a run without activities."""
+    schema: dict[str, pl.DataType] = {LEAD_ID: pl.String()}
+    for position, _ in _activity_rules(engagement):
+        schema[count_column(position)] = pl.Int64()
+        schema[points_column(position)] = pl.Float64()
+    return pl.DataFrame(schema=schema)
+
+
+def with_lead_rules(
     leads: pl.DataFrame, engagement: EngagementSection, *, decimal_comma: bool
 ) -> pl.DataFrame:
-    """Return one row per lead and `source = "lead"` rule whose conditions hold."""
-    hits = [
-        leads.filter(_where_expr(rule, decimal_comma=decimal_comma)).select(
+    """Add count and points columns for each `source = "lead"` rule, judged on lead columns."""
+    columns = []
+    for position, rule in enumerate(engagement.rules):
+        if rule.source == "lead":
+            hit = _where_expr(rule, decimal_comma=decimal_comma).fill_null(False)
+            columns.append(hit.cast(pl.Int64).alias(count_column(position)))
+            columns.append((hit.cast(pl.Float64) * rule.points).alias(points_column(position)))
+    return leads.with_columns(columns)
+
+
+def with_engagement(leads: pl.DataFrame, rules: list[EngagementRule]) -> pl.DataFrame:
+    """Add `engagement_score` (rounded) and `reasons` from the per-rule count and points columns.
+
+    Leads without a column's value (no activity joined) count as 0 for it.
+    """
+    filled = leads.with_columns(
+        expr
+        for position in range(len(rules))
+        for expr in (
+            pl.col(count_column(position)).fill_null(0),
+            pl.col(points_column(position)).fill_null(0.0),
+        )
+    )
+    score = pl.sum_horizontal([pl.col(points_column(p)) for p in range(len(rules))] or [0.0])
+    by_name = sorted(range(len(rules)), key=lambda position: rules[position].name)
+    parts = [
+        pl.when(pl.col(count_column(position)) > 0).then(
+            pl.format(
+                "{} x{} {}",
+                pl.lit(rules[position].name),
+                pl.col(count_column(position)),
+                signed_number_text(pl.col(points_column(position))),
+            )
+        )
+        for position in by_name
+    ]
+    reasons = pl.concat_str(parts, separator="; ", ignore_nulls=True) if parts else pl.lit("")
+    return filled.with_columns(
+        round_score(score).alias("engagement_score"), reasons.fill_null("").alias("reasons")
+    )
+
+
+def ledger(matches: pl.DataFrame, engagement: EngagementSection) -> pl.DataFrame:
+    """Return one row per activity and matching rule: when, which rule, decay, points, counted."""
+    rules = _activity_rules(engagement)
+    if not rules or matches.is_empty():
+        return _empty_ledger()
+    per_rule = [
+        matches.filter(pl.col(f"_match_{position}")).select(
             LEAD_ID,
             pl.lit(position, dtype=pl.Int64).alias("rule_position"),
-            pl.lit(1, dtype=pl.UInt32).alias("count"),
-            pl.lit(rule.points, dtype=pl.Float64).alias("points"),
+            LOCAL_TIME,
+            FILE_COLUMN,
+            LINE_COLUMN,
+            "decay_factor",
+            pl.col(f"_counted_{position}").alias("counted"),
+            pl.col(f"_earned_{position}").alias("points"),
         )
-        for position, rule in enumerate(engagement.rules)
-        if rule.source == "lead"
+        for position, _ in rules
     ]
-    if not hits:
-        return _empty_rule_totals()
-    return pl.concat(hits)
-
-
-def rule_totals(ledger: pl.DataFrame, lead_rule_hits: pl.DataFrame) -> pl.DataFrame:
-    """Sum counted matches and points per lead and rule, across activity and lead rules."""
-    from_activities = (
-        ledger.filter(pl.col("counted"))
-        .group_by(LEAD_ID, "rule_position")
-        .agg(pl.len().alias("count"), pl.col("points").sum())
-    )
-    return pl.concat([from_activities, lead_rule_hits]).sort(LEAD_ID, "rule_position")
-
-
-def lead_engagement(totals: pl.DataFrame, rules: list[EngagementRule]) -> pl.DataFrame:
-    """Return per lead: the unrounded score, the readable reasons and the rule positions hit."""
-    names = pl.DataFrame(
-        {
-            "rule_position": list(range(len(rules))),
-            "rule": [rule.name for rule in rules],
-        },
-        schema={"rule_position": pl.Int64, "rule": pl.String},
-    )
-    reason = pl.format(
-        "{} x{} {}", pl.col("rule"), pl.col("count"), signed_number_text(pl.col("points"))
-    )
-    return (
-        totals.join(names, on="rule_position", how="left")
-        .sort(LEAD_ID, "rule")
-        .group_by(LEAD_ID, maintain_order=True)
-        .agg(
-            pl.col("points").sum().alias("_raw_score"),
-            reason.str.join("; ").alias("reasons"),
-            pl.col("rule_position").alias("_rules_hit"),
-        )
+    return pl.concat(per_rule).sort(
+        LEAD_ID, "rule_position", LOCAL_TIME, descending=[False, False, True]
     )
 
 
@@ -225,22 +255,15 @@ def _rule_match_expr(rule: EngagementRule, *, decimal_comma: bool) -> pl.Expr:
     return (type_match & _where_expr(rule, decimal_comma=decimal_comma)).fill_null(False)
 
 
-def _rule_outcome_expr(position: int, rule: EngagementRule) -> pl.Expr:
-    is_match = pl.col(_match_column(position))
-    counted = is_match
-    if rule.max_count is not None:
-        # rows are sorted latest first within each lead, so a running count ranks the matches
-        counted = is_match & (is_match.cum_sum().over(LEAD_ID) <= rule.max_count)
-    earned = pl.when(counted).then(pl.col("decay_factor") * rule.points).otherwise(0.0)
-    return pl.when(is_match).then(pl.struct(counted.alias("counted"), earned.alias("points")))
+def _activity_rules(engagement: EngagementSection) -> list[tuple[int, EngagementRule]]:
+    return [(p, rule) for p, rule in enumerate(engagement.rules) if rule.source == "activity"]
 
 
-def _match_column(position: int) -> str:
-    return f"_match_{position}"
-
-
-def _outcome_column(position: int) -> str:
-    return f"_outcome_{position}"
+def _counted_expr(position: int, rule: EngagementRule) -> pl.Expr:
+    is_match = pl.col(f"_match_{position}")
+    if rule.max_count is None:
+        return is_match
+    return is_match & (is_match.cum_sum().over(LEAD_ID) <= rule.max_count)
 
 
 def _empty_ledger() -> pl.DataFrame:
@@ -253,17 +276,6 @@ def _empty_ledger() -> pl.DataFrame:
             LINE_COLUMN: pl.Int64,
             "decay_factor": pl.Float64,
             "counted": pl.Boolean,
-            "points": pl.Float64,
-        }
-    )
-
-
-def _empty_rule_totals() -> pl.DataFrame:
-    return pl.DataFrame(
-        schema={
-            LEAD_ID: pl.String,
-            "rule_position": pl.Int64,
-            "count": pl.UInt32,
             "points": pl.Float64,
         }
     )

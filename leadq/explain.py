@@ -8,7 +8,7 @@ from typing import Any
 import polars as pl
 
 from leadq.config import Condition
-from leadq.engagement import LEAD_ID, LOCAL_TIME
+from leadq.engagement import LEAD_ID, LOCAL_TIME, count_column
 from leadq.errors import InputDataError
 from leadq.fit import exclusion_column, filter_column
 from leadq.readers import FILE_COLUMN, LINE_COLUMN
@@ -72,7 +72,7 @@ def explain_lead(result: ScoringResult, lead_id: str) -> LeadExplanation:
 
     names = {position: rule.name for position, rule in enumerate(config.engagement.rules)}
     activities = (
-        result.ledger.filter(pl.col(LEAD_ID) == lead[LEAD_ID])
+        result.ledger_for(lead[LEAD_ID])
         .with_columns(
             pl.col("rule_position").replace_strict(names, return_dtype=pl.String).alias("rule")
         )
@@ -80,9 +80,9 @@ def explain_lead(result: ScoringResult, lead_id: str) -> LeadExplanation:
         .sort(LOCAL_TIME, "rule", descending=[True, False])
     )
     lead_rules = [
-        (names[position], config.engagement.rules[position].points)
-        for position in lead["_rules_hit"]
-        if config.engagement.rules[position].source == "lead"
+        (rule.name, rule.points)
+        for position, rule in enumerate(config.engagement.rules)
+        if rule.source == "lead" and lead[count_column(position)] > 0
     ]
     return LeadExplanation(
         lead=lead, criteria=criteria, activities=activities, lead_rules=lead_rules

@@ -5,30 +5,25 @@ from __future__ import annotations
 import polars as pl
 
 from leadq.config import EngagementRule, MqlSection
-from leadq.engagement import number_text
+from leadq.engagement import count_column, number_text
 
 
 def with_mql(scored: pl.DataFrame, mql: MqlSection, rules: list[EngagementRule]) -> pl.DataFrame:
     """Add `mql` and `mql_reason` to leads that already carry fit and a rounded score.
 
-    `scored` needs `fit`, `engagement_score` (rounded) and `_rules_hit` (rule positions).
+    `scored` needs `fit`, `engagement_score` (rounded) and each rule's count column.
     """
-    names = {position: rule.name for position, rule in enumerate(rules)}
-    qualifying = [position for position, name in names.items() if name in mql.qualifying_rules]
     score = pl.col("engagement_score")
-
-    qualifying_hits = pl.lit("")
-    if qualifying:
-        qualifying_hits = (
-            pl.col("_rules_hit")
-            .list.eval(
-                pl.element()
-                .filter(pl.element().is_in(qualifying))
-                .replace_strict(names, return_dtype=pl.String)
-            )
-            .list.join("; ")
-            .fill_null("")
-        )
+    qualifying_names = [
+        pl.when(pl.col(count_column(position)) > 0).then(pl.lit(rule.name))
+        for position, rule in enumerate(rules)
+        if rule.name in mql.qualifying_rules
+    ]
+    qualifying_hits = (
+        pl.concat_str(qualifying_names, separator="; ", ignore_nulls=True).fill_null("")
+        if qualifying_names
+        else pl.lit("")
+    )
     if mql.threshold is None:
         over_threshold = pl.lit(False)
         score_text = pl.lit(None, dtype=pl.String)

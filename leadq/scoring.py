@@ -21,12 +21,15 @@ from leadq.engagement import (
     REJECT_PROBLEM,
     REJECT_REASON,
     Window,
-    lead_engagement,
+    activity_totals,
+    count_column,
+    ledger,
+    match_activities,
     parse_activities,
+    points_column,
     round_score,
-    rule_totals,
-    score_activities,
-    score_lead_rules,
+    with_engagement,
+    with_lead_rules,
 )
 from leadq.errors import ConfigError
 from leadq.fit import with_fit
@@ -39,7 +42,7 @@ from leadq.readers import (
     expand_patterns,
     read_table,
 )
-from leadq.timestamps import local_time_expr
+from leadq.timestamps import parse_local_times
 
 REJECT_SCHEMA = {
     "table": pl.String,
@@ -72,8 +75,8 @@ class ScoringResult:
     window: Window
     leads: pl.DataFrame
     """Every lead with its output columns plus internal `_`-prefixed columns."""
-    ledger: pl.DataFrame
-    """One row per in-window activity and matching activity rule."""
+    matches: pl.DataFrame
+    """In-window activities with, per activity rule, whether it matched, counted and earned."""
     rejects: pl.DataFrame
     lead_files: list[SourceFile]
     activity_files: list[SourceFile]
@@ -86,6 +89,15 @@ class ScoringResult:
     def scored_leads(self) -> pl.DataFrame:
         """The `scored_leads` output: every lead, sorted by lead id."""
         return self.leads.select(self.output_columns)
+
+    @property
+    def ledger(self) -> pl.DataFrame:
+        """One row per in-window activity and matching activity rule."""
+        return ledger(self.matches, self.config.engagement)
+
+    def ledger_for(self, lead_id: str) -> pl.DataFrame:
+        """The ledger rows of one lead."""
+        return ledger(self.matches.filter(pl.col(LEAD_ID) == lead_id), self.config.engagement)
 
     @property
     def mqls(self) -> pl.DataFrame:
@@ -127,19 +139,13 @@ def score_leads(
     leads = with_fit(leads, config.fit, decimal_comma=decimal_comma)
 
     step("Reading and scoring activities")
-    ledger, activity_rejects, activity_files, counts = _score_activity_tables(
+    matches, activity_rejects, activity_files, counts = _match_activity_tables(
         config, activity_paths, leads, window
     )
     step("Deciding MQLs")
-    lead_rule_hits = score_lead_rules(leads, config.engagement, decimal_comma=decimal_comma)
-    totals = rule_totals(ledger, lead_rule_hits)
-    engagement = lead_engagement(totals, config.engagement.rules)
-
-    scored = leads.join(engagement, on=LEAD_ID, how="left").with_columns(
-        round_score(pl.col("_raw_score").fill_null(0.0)).alias("engagement_score"),
-        pl.col("reasons").fill_null(""),
-        pl.col("_rules_hit").fill_null([]),
-    )
+    scored = leads.join(activity_totals(matches, config.engagement), on=LEAD_ID, how="left")
+    scored = with_lead_rules(scored, config.engagement, decimal_comma=decimal_comma)
+    scored = with_engagement(scored, config.engagement.rules)
     scored = with_mql(scored, config.mql, config.engagement.rules).sort(LEAD_ID)
 
     output_columns = [LEAD_ID]
@@ -153,13 +159,13 @@ def score_leads(
         as_of=as_of,
         window=window,
         leads=scored,
-        ledger=ledger,
+        matches=matches,
         rejects=pl.concat([lead_rejects, activity_rejects]),
         lead_files=lead_files,
         activity_files=activity_files,
         lead_rows_read=lead_rows,
         activity_counts=counts,
-        rule_stats=_rule_stats(config, totals),
+        rule_stats=_rule_stats(config, scored),
         output_columns=output_columns,
     )
 
@@ -250,14 +256,14 @@ def _keep_one_row_per_lead(
     order: list[pl.Expr] = [pl.col(LEAD_ID)]
     if updated_at:
         # only the order matters here, so naive times are read as UTC
-        updated = local_time_expr(
+        updated = parse_local_times(
             leads.get_column(updated_at),
-            column=updated_at,
             timezone="UTC",
             timestamp_format=config.leads.updated_at_format,
             format_setting="leads.updated_at_format",
         )
-        order.append(updated)
+        leads = leads.with_columns(updated.alias("_updated"))
+        order.append(pl.col("_updated"))
     ordered = leads.sort([*order, pl.col(ORDER)], nulls_last=False)
     is_kept = pl.col(ORDER) == pl.col(ORDER).last().over(LEAD_ID)
 
@@ -294,13 +300,12 @@ def _keep_one_row_per_lead(
     return kept.sort(ORDER), superseded
 
 
-def _score_activity_tables(
+def _match_activity_tables(
     config: Config, paths: list[Path], leads: pl.DataFrame, window: Window
 ) -> tuple[pl.DataFrame, pl.DataFrame, list[SourceFile], ActivityCounts]:
     section = config.activities
     if section is None or not paths:
-        no_ledger = score_activities(pl.DataFrame(), config.engagement, window, decimal_comma=False)
-        return no_ledger, _no_rejects(), [], ActivityCounts()
+        return pl.DataFrame(schema={LEAD_ID: pl.String}), _no_rejects(), [], ActivityCounts()
 
     required, optional = _activity_columns(config)
     columns = required + optional
@@ -331,13 +336,13 @@ def _score_activity_tables(
     counts.in_window -= counts.future_dated + counts.before_window
 
     in_window = credits.filter(pl.col(DAY).is_between(window.first_day, window.as_of))
-    ledger = score_activities(
+    matches = match_activities(
         in_window, config.engagement, window, decimal_comma=config.inputs.decimal_comma
     )
     rejected = rejected.rename({REJECT_REASON: "reason", REJECT_PROBLEM: "problem"})
     rejected = pl.concat([table.rejects, rejected], how="diagonal_relaxed")
     rejects = _rejects("activities", rejected, columns, table.files)
-    return ledger, rejects, table.files, counts
+    return matches, rejects, table.files, counts
 
 
 def _rejects(
@@ -362,27 +367,37 @@ def _no_rejects() -> pl.DataFrame:
     return pl.DataFrame(schema=REJECT_SCHEMA)
 
 
-def _rule_stats(config: Config, totals: pl.DataFrame) -> pl.DataFrame:
-    by_rule = totals.group_by("rule_position").agg(
-        pl.col("count").sum().alias("hits"),
-        pl.col(LEAD_ID).n_unique().alias("leads"),
-        pl.col("points").sum(),
+def _rule_stats(config: Config, scored: pl.DataFrame) -> pl.DataFrame:
+    """Count each rule's hits, the leads it scored for and the points it gave, over all leads."""
+    rules = config.engagement.rules
+    totals = (
+        scored.select(
+            expr
+            for position in range(len(rules))
+            for expr in (
+                pl.col(count_column(position)).sum().alias(f"hits_{position}"),
+                (pl.col(count_column(position)) > 0).sum().alias(f"leads_{position}"),
+                round_score(pl.col(points_column(position)).sum()).alias(f"points_{position}"),
+            )
+        ).row(0, named=True)
+        if rules
+        else {}
     )
-    rules = pl.DataFrame(
+    return pl.DataFrame(
         {
-            "rule_position": list(range(len(config.engagement.rules))),
-            "rule": [rule.name for rule in config.engagement.rules],
+            "rule_position": list(range(len(rules))),
+            "rule": [rule.name for rule in rules],
+            "hits": [totals[f"hits_{p}"] for p in range(len(rules))],
+            "leads": [totals[f"leads_{p}"] for p in range(len(rules))],
+            "points": [totals[f"points_{p}"] for p in range(len(rules))],
         },
-        schema={"rule_position": pl.Int64, "rule": pl.String},
-    )
-    return (
-        rules.join(by_rule, on="rule_position", how="left")
-        .with_columns(
-            pl.col("hits").fill_null(0).cast(pl.Int64),
-            pl.col("leads").fill_null(0).cast(pl.Int64),
-            round_score(pl.col("points").fill_null(0.0)).alias("points"),
-        )
-        .sort("rule_position")
+        schema={
+            "rule_position": pl.Int64,
+            "rule": pl.String,
+            "hits": pl.Int64,
+            "leads": pl.Int64,
+            "points": pl.Float64,
+        },
     )
 
 

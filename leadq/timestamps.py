@@ -1,112 +1,193 @@
-"""Parsing activity timestamps into local wall-clock time in the configured time zone."""
+"""Parsing timestamps into local wall-clock time in the configured time zone.
+
+A column is looked at once to find which shapes of timestamp it holds (ISO 8601 with or
+without an offset, epoch numbers, `31.12.2025`, `03/04/2026 2:18 PM`), and then each value
+is parsed with the format of its shape. Trying every known format on every value would cost
+several passes over tens of millions of rows.
+"""
 
 from __future__ import annotations
+
+import re
+from dataclasses import dataclass
 
 import polars as pl
 
 from leadq.errors import InputDataError
 
-_WITH_OFFSET = ["%Y-%m-%d %H:%M:%S%.f%z", "%Y-%m-%d %H:%M%z"]
-_WALL_CLOCK = ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M", "%Y-%m-%d"]
-# Times written after a day, month and year in the order a column settles.
-_TIMES = ["%H:%M:%S", "%H:%M", "%I:%M:%S %p", "%I:%M %p"]
-_DOTTED = r"^\d{1,2}\.\d{1,2}\.\d{2,4}\b"
-_SLASHED = r"^(\d{1,2})/(\d{1,2})/(?:\d{2}|\d{4})\b"
 # Epoch values below this are seconds, above it milliseconds: 1e11 seconds is the year 5138,
 # while 1e11 milliseconds is March 1973.
 _EPOCH_MILLISECONDS_FROM = 100_000_000_000
+_SAMPLES_PER_LENGTH = 20
+_MAX_SHAPES = 200
+_SLASHED = r"^(\d{1,2})/(\d{1,2})/(?:\d{2}|\d{4})\b"
+
+# Shapes are values with every digit written as 0.
+_ISO_SHAPE = re.compile(
+    r"^0000-00-00(?:(?P<sep>[Tt ])00:00(?P<seconds>:00)?(?P<fraction>[.,]0+)?)?"
+    r"(?P<space> ?)(?P<zone>[Zz]|[+-]00:?00)?$"
+)
+_DOTTED_SHAPE = re.compile(r"^0?0\.0?0\.(?P<year>0000|00)(?P<time> 0?0:00(?::00)?)?$")
+_SLASHED_SHAPE = re.compile(
+    r"^0?0/0?0/(?P<year>0000|00)(?P<time> 0?0:00(?P<seconds>:00)?(?P<ampm> ?[AaPp][Mm])?)?$"
+)
+_EPOCH_SHAPE = re.compile(r"^0{9,14}$")
 
 
-def local_time_expr(
+@dataclass(frozen=True)
+class _Shape:
+    """One way timestamps are written, and how to read it."""
+
+    pattern: str
+    """A regular expression that matches exactly the values of this shape."""
+    parse_format: str | None
+    """A chrono format, or None for epoch numbers."""
+    zone: str
+    """`wall` for local wall-clock time, `utc` for a trailing Z, `offset` for `%z`."""
+
+
+def parse_local_times(
     values: pl.Series,
     *,
-    column: str,
     timezone: str,
     timestamp_format: str | None,
     format_setting: str = "activities.timestamp_format",
-) -> pl.Expr:
-    """Build an expression that parses `column` to a naive Datetime on the wall clock of `timezone`.
+) -> pl.Series:
+    """Parse cleaned timestamp text to naive Datetimes on the wall clock of `timezone`.
 
-    `values` is the cleaned column, looked at once to pick the formats. ISO 8601 values with
-    `Z` or an offset are converted to the zone. Values without one already are wall-clock time
-    there, so they keep their calendar day even on the nights the clocks change. Epoch seconds
-    and milliseconds are told apart by magnitude. `31.12.2025` is read day first. Slashed dates
-    take the order that the whole column allows. Unreadable values become null.
+    Values with `Z` or an offset are converted to the zone. Values without one already are
+    wall-clock time there, so they keep their calendar day even on the nights the clocks
+    change. Epoch seconds and milliseconds are told apart by magnitude. `31.12.2025` is read
+    day first, and slashed dates take the order that the whole column allows. With
+    `timestamp_format`, only that format is used. Unreadable values become null.
 
     Raises InputDataError when slashed dates fit both day-first and month-first order; its
     message points to `format_setting`, the config key that settles the order.
     """
-    value = pl.col(column)
+    frame = values.rename("value").to_frame()
     if timestamp_format is not None:
-        return _parse_with_format(value, timestamp_format, timezone)
+        zone = "offset" if "%z" in timestamp_format or "%Z" in timestamp_format else "wall"
+        shape = _Shape(pattern=".*", parse_format=timestamp_format, zone=zone)
+        return frame.select(_parse(shape, timezone)).to_series()
 
-    iso = (
-        value.str.replace(r"^(\d{4}-\d{2}-\d{2})[Tt ]", "$1 ")
-        .str.replace(r"[Zz]$", "+00:00")
-        .str.replace(r"(\d)\s+([+-]\d{2}:?\d{2})$", "$1$2")
+    slash_order = _slash_order(values, format_setting)
+    shapes = _shapes_in(_sample(values), slash_order)
+    parsed = frame.select(_parse_all(shapes, timezone)).to_series()
+
+    # A shape missed by the sample shows up as values that did not parse: add it and retry.
+    unparsed = values.filter(parsed.is_null() & values.is_not_null())
+    extra = [
+        s for s in _shapes_in(unparsed.unique().head(_MAX_SHAPES), slash_order) if s not in shapes
+    ]
+    if extra:
+        parsed = frame.select(_parse_all(shapes + extra, timezone)).to_series()
+    return parsed
+
+
+def _sample(values: pl.Series) -> pl.Series:
+    """Take a few values of each length: values of one shape share their length."""
+    frame = values.drop_nulls().rename("value").to_frame()
+    lengths = frame.with_columns(pl.col("value").str.len_bytes().alias("length"))
+    return lengths.group_by("length").head(_SAMPLES_PER_LENGTH).get_column("value")
+
+
+def _shapes_in(values: pl.Series, slash_order: str | None) -> list[_Shape]:
+    skeletons = values.str.replace_all(r"\d", "0").unique().sort().head(_MAX_SHAPES)
+    shapes: list[_Shape] = []
+    for skeleton in skeletons.to_list():
+        shape = _shape_of(skeleton, slash_order)
+        if shape is not None and shape not in shapes:
+            shapes.append(shape)
+    return shapes
+
+
+def _shape_of(skeleton: str, slash_order: str | None) -> _Shape | None:
+    pattern = "^" + re.escape(skeleton).replace("0", r"\d") + "$"
+    if _EPOCH_SHAPE.match(skeleton):
+        return _Shape(pattern=pattern, parse_format=None, zone="utc")
+    if match := _ISO_SHAPE.match(skeleton):
+        parse_format = "%Y-%m-%d"
+        if match["sep"]:
+            parse_format += f"{match['sep']}%H:%M"
+            parse_format += ":%S" if match["seconds"] else ""
+            parse_format += "%.f" if match["fraction"] else ""
+        parse_format += match["space"]
+        zone = match["zone"] or ""
+        if zone in ("Z", "z"):
+            return _Shape(pattern=pattern, parse_format=parse_format + zone, zone="utc")
+        if zone:
+            return _Shape(pattern=pattern, parse_format=parse_format + "%z", zone="offset")
+        return _Shape(pattern=pattern, parse_format=parse_format, zone="wall")
+    if match := _DOTTED_SHAPE.match(skeleton):
+        parse_format = "%d.%m." + ("%Y" if match["year"] == "0000" else "%y")
+        if match["time"]:
+            parse_format += " %H:%M" + (":%S" if match["time"].count(":") == 2 else "")
+        return _Shape(pattern=pattern, parse_format=parse_format, zone="wall")
+    if slash_order and (match := _SLASHED_SHAPE.match(skeleton)):
+        parse_format = slash_order + "/" + ("%Y" if match["year"] == "0000" else "%y")
+        if match["time"]:
+            hours = "%I" if match["ampm"] else "%H"
+            parse_format += f" {hours}:%M" + (":%S" if match["seconds"] else "")
+            parse_format += (
+                (" " if match["ampm"].startswith(" ") else "") + "%p" if match["ampm"] else ""
+            )
+        return _Shape(pattern=pattern, parse_format=parse_format, zone="wall")
+    return None
+
+
+def _parse_all(shapes: list[_Shape], timezone: str) -> pl.Expr:
+    if not shapes:
+        return pl.repeat(None, pl.len(), dtype=pl.Datetime("us")).alias("value")
+    guarded = [
+        pl.when(pl.col("value").str.contains(s.pattern)).then(_parse(s, timezone)) for s in shapes
+    ]
+    return pl.coalesce(guarded).alias("value")
+
+
+def _parse(shape: _Shape, timezone: str) -> pl.Expr:
+    value = pl.col("value")
+    if shape.parse_format is None:
+        digits = value.cast(pl.Int64, strict=False)
+        milliseconds = (
+            pl.when(digits >= _EPOCH_MILLISECONDS_FROM).then(digits).otherwise(digits * 1000)
+        )
+        instant = pl.from_epoch(milliseconds, time_unit="ms").dt.replace_time_zone("UTC")
+        return _to_local(instant, timezone)
+    parsed = value.str.replace(",", ".", literal=True).str.to_datetime(
+        shape.parse_format, strict=False, time_unit="us"
     )
-    with_offset = [_to_local(iso.str.to_datetime(f, strict=False), timezone) for f in _WITH_OFFSET]
-    wall_clock = [_parse_naive(iso, f) for f in _WALL_CLOCK]
-    candidates = [*with_offset, *wall_clock, _parse_epoch(value, timezone)]
-
-    if values.str.contains(_DOTTED).any():
-        candidates += _day_month_year(value, "%d.%m.%Y") + _day_month_year(value, "%d.%m.%y")
-    order = _slash_order(values, column, format_setting)
-    if order is not None:
-        candidates += _day_month_year(value, f"{order}/%Y") + _day_month_year(value, f"{order}/%y")
-    return pl.coalesce(candidates)
+    if shape.zone == "utc":
+        return _to_local(parsed.dt.replace_time_zone("UTC"), timezone)
+    if shape.zone == "offset":
+        return _to_local(parsed, timezone)
+    return parsed.dt.cast_time_unit("us")
 
 
-def _slash_order(values: pl.Series, column: str, format_setting: str) -> str | None:
+def _to_local(instant: pl.Expr, timezone: str) -> pl.Expr:
+    local = instant.dt.convert_time_zone(timezone).dt.replace_time_zone(None)
+    return local.dt.cast_time_unit("us")
+
+
+def _slash_order(values: pl.Series, format_setting: str) -> str | None:
     """Return `%d/%m` or `%m/%d` for the slashed dates in `values`, or None if there are none."""
-    parts = values.str.extract_groups(_SLASHED).struct.unnest().drop_nulls()
-    if parts.is_empty():
+    slashed = values.filter(values.str.contains(_SLASHED))
+    if slashed.is_empty():
         return None
-    first = parts.get_column("1").cast(pl.Int32)
-    second = parts.get_column("2").cast(pl.Int32)
-    day_first = bool((first > 12).any())
-    month_first = bool((second > 12).any())
+    parts = slashed.str.extract_groups(_SLASHED).struct.unnest()
+    day_first = bool((parts.get_column("1").cast(pl.Int32) > 12).any())
+    month_first = bool((parts.get_column("2").cast(pl.Int32) > 12).any())
     if day_first and not month_first:
         return "%d/%m"
     if month_first and not day_first:
         return "%m/%d"
 
-    example = values.filter(values.str.contains(_SLASHED)).head(1).item()
     problem = (
         "mixes day-first and month-first dates"
         if day_first
         else "has dates that fit both day-first and month-first order"
     )
     msg = (
-        f"column {column!r} {problem} (for example {example!r}). Set {format_setting} to the "
-        'order the export uses, e.g. "%d/%m/%Y %H:%M" or "%m/%d/%Y %H:%M"'
+        f"column {values.name!r} {problem} (for example {slashed[0]!r}). Set {format_setting} "
+        'to the order the export uses, e.g. "%d/%m/%Y %H:%M" or "%m/%d/%Y %H:%M"'
     )
-    raise InputDataError(msg, column=column)
-
-
-def _day_month_year(value: pl.Expr, date_format: str) -> list[pl.Expr]:
-    formats = [f"{date_format} {time}" for time in _TIMES] + [date_format]
-    return [_parse_naive(value, f) for f in formats]
-
-
-def _parse_naive(value: pl.Expr, timestamp_format: str) -> pl.Expr:
-    return value.str.to_datetime(timestamp_format, strict=False, time_unit="us")
-
-
-def _parse_with_format(value: pl.Expr, timestamp_format: str, timezone: str) -> pl.Expr:
-    parsed = value.str.to_datetime(timestamp_format, strict=False, time_unit="us")
-    if "%z" in timestamp_format or "%Z" in timestamp_format:
-        return _to_local(parsed, timezone)
-    return parsed
-
-
-def _parse_epoch(value: pl.Expr, timezone: str) -> pl.Expr:
-    digits = pl.when(value.str.contains(r"^\d{9,14}$")).then(value.cast(pl.Int64, strict=False))
-    milliseconds = pl.when(digits >= _EPOCH_MILLISECONDS_FROM).then(digits).otherwise(digits * 1000)
-    instant = pl.from_epoch(milliseconds, time_unit="ms").dt.replace_time_zone("UTC")
-    return _to_local(instant, timezone)
-
-
-def _to_local(instant: pl.Expr, timezone: str) -> pl.Expr:
-    local = instant.dt.convert_time_zone(timezone).dt.replace_time_zone(None)
-    return local.dt.cast_time_unit("us")
+    raise InputDataError(msg, column=values.name)
