@@ -15,6 +15,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from leadq import __version__
 from leadq.config import Config, load_config
@@ -320,7 +321,7 @@ def _user_errors(*, verbose: bool) -> Iterator[None]:
 
 
 def _print_error(message: str, console: Console) -> None:
-    console.print(f"[bold red]Error:[/] {message}", markup=True, highlight=False, soft_wrap=True)
+    console.print(f"[bold red]Error:[/] {escape(message)}", highlight=False, soft_wrap=True)
 
 
 def _parse_as_of(text: str | None) -> dt.date | None:

@@ -218,7 +218,8 @@ class FitSection(_Section):
 class EngagementSection(_Section):
     """The engagement rules and the window and decay that apply to them."""
 
-    lookback_days: int = Field(default=90, ge=1)
+    # 100 years: a longer window means nothing for leads and overflows date arithmetic
+    lookback_days: int = Field(default=90, ge=1, le=36500)
     half_life_days: float | None = Field(default=None, gt=0)
     rules: list[EngagementRule] = Field(default_factory=list)
 
@@ -360,7 +361,8 @@ def _cross_check(raw: dict[str, Any]) -> list[str]:
     if isinstance(qualifying, list):
         for position, name in enumerate(qualifying, start=1):
             if isinstance(name, str) and name not in rule_names:
-                known = ", ".join(repr(n) for n in rule_names if isinstance(n, str)) or "none"
+                defined = dict.fromkeys(n for n in rule_names if isinstance(n, str))
+                known = ", ".join(repr(n) for n in defined) or "none"
                 problems.append(
                     f"mql.qualifying_rules[{position}]: no engagement rule is named {name!r} "
                     f"(rules defined: {known})"
@@ -413,7 +415,8 @@ def _describe_error(detail: Any, raw: dict[str, Any]) -> str:
     kind = detail["type"]
     if kind == "extra_forbidden":
         key = str(detail["loc"][-1])
-        hint = difflib.get_close_matches(key, _known_keys(), n=1)
+        known = [name for name in _known_keys() if name != key]
+        hint = difflib.get_close_matches(key, known, n=1)
         suggestion = f"; did you mean {hint[0]!r}?" if hint else "; check the spelling"
         return f"{location}: unknown key{suggestion}"
     if kind == "missing":

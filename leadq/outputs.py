@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -67,6 +68,8 @@ def write_outputs(
     _check_owned(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.new-", dir=out_dir.parent))
+    # mkdtemp makes the folder private; give it the permissions a plain mkdir would
+    staging.chmod(0o777 & ~_current_umask())
     try:
         write_table(scored_leads, staging / f"scored_leads.{fmt}", fmt, escape_formulas=escape)
         write_table(mqls, staging / f"mqls.{fmt}", fmt, escape_formulas=escape)
@@ -79,6 +82,12 @@ def write_outputs(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return sorted(out_dir.iterdir())
+
+
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _check_owned(out_dir: Path) -> None:

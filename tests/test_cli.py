@@ -380,3 +380,28 @@ def test_formula_escaping_can_be_turned_off(tmp_path: Path):
     result = runner.invoke(app, score_args(config, out, "--no-escape-formulas"))
     assert result.exit_code == 0, result.output
     assert pl.read_csv(out / "mqls.csv")["Company"].item() == "=1+1"
+
+
+def test_error_keeps_square_brackets(tmp_path: Path):
+    config = tmp_path / "leadq.toml"
+    config.write_text(
+        '[leads]\nid = "id"\n[[engagement.rules]]\nname = "Visit"\ntype = "page_view"\n'
+        "points = 1\n[mql]\nthreshold = 1\n"
+    )
+    result = runner.invoke(app, ["check", "--config", str(config)])
+    assert result.exit_code == ExitCode.BAD_CONFIG
+    assert "there is no [activities] section" in result.stderr
+
+
+def test_output_folder_is_readable_by_others(project: Path, tmp_path: Path):
+    out = tmp_path / "out"
+    assert runner.invoke(app, score_args(project, out)).exit_code == 0
+    assert out.stat().st_mode & 0o055 == 0o055 & ~_umask()
+
+
+def _umask() -> int:
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

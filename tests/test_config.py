@@ -168,3 +168,25 @@ def test_activity_rules_need_activities_section():
 def test_number_given_as_text_is_rejected():
     raw = {"leads": {"id": "id"}, "mql": {"threshold": "40"}}
     assert problems(raw) == ["mql.threshold: input should be a valid number, got '40'"]
+
+
+def test_unknown_key_has_no_self_suggestion():
+    raw = {
+        "leads": {"id": "id"},
+        "activities": {"lead_id": "l", "type": "t", "timestamp": "ts"},
+        "engagement": {
+            "rules": [{"name": "R", "points": 1, "where": [{"name": "x", "field": "f", "min": 1}]}]
+        },
+        "mql": {"threshold": 1},
+    }
+    found = problems(raw)
+    assert found == [
+        "engagement.rules[1] ('R').where[1] ('x').name: unknown key; check the spelling"
+    ]
+
+
+def test_lookback_days_has_an_upper_bound():
+    raw = {"leads": {"id": "id"}, "engagement": {"lookback_days": 10**6}, "mql": {"threshold": 1}}
+    assert problems(raw) == [
+        "engagement.lookback_days: input should be less than or equal to 36500"
+    ]
