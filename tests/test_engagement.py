@@ -236,6 +236,10 @@ def test_unreadable_timestamps_rejected_blank_keys_unmatched(score: Scorer):
         ("1767225600", "UTC", dt.date(2026, 1, 1)),
         ("2024-03-20T10:15:00.000+0000", "UTC", dt.date(2024, 3, 20)),
         ("2026-03-28T23:30:00Z", "Europe/Berlin", dt.date(2026, 3, 29)),
+        ("25.11.26 10:00", "UTC", dt.date(2026, 11, 25)),
+        ("11/25/26 2:30 PM", "UTC", dt.date(2026, 11, 25)),
+        ("2026-11-25T14:30:05,250", "UTC", dt.date(2026, 11, 25)),
+        ("2026-11-25 23:30:00 -05:00", "UTC", dt.date(2026, 11, 26)),
     ],
 )
 def test_timestamp_forms_land_on_local_day(score: Scorer, text: str, timezone: str, day: dt.date):
