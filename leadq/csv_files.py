@@ -96,7 +96,7 @@ def record_layout(source: CsvSource, *, separator: str) -> pl.DataFrame:
     """Find where each data record starts and how many fields it has, from the raw lines.
 
     A record starts on a line that begins outside quotes. Its fields are counted only when
-    it fits on one line: quoted sections are removed and the separators counted.
+    it fits on one line: separators inside quoted sections do not count.
     """
     lines = pl.read_csv(
         source,
@@ -110,17 +110,32 @@ def record_layout(source: CsvSource, *, separator: str) -> pl.DataFrame:
         raise_if_empty=False,
     )
     text = pl.col("text")
-    quotes = text.str.count_matches('"', literal=True).fill_null(0).cast(pl.Int64)
+    counts = lines.select(
+        text.str.count_matches('"', literal=True).fill_null(0).cast(pl.Int64).alias("quotes"),
+        text.str.count_matches(separator, literal=True).fill_null(0).cast(pl.Int64).alias("seps"),
+        (text.is_null() | text.str.contains(r"^\s*$")).alias("_blank"),
+    )
+    quoted = counts.get_column("quotes") > 0
+    if quoted.any():
+        # only lines with quotes can hide separators, so only they pay for the regex
+        unquoted = lines.filter(quoted).select(
+            text.str.replace_all(r'"[^"]*"', "").str.count_matches(separator, literal=True)
+        )
+        seps = counts.get_column("seps").scatter(
+            quoted.arg_true(), unquoted.to_series().cast(pl.Int64)
+        )
+        counts = counts.with_columns(seps)
+
+    quotes = pl.col("quotes")
     inside_before = (quotes.cum_sum() - quotes) % 2 == 1
-    fields = text.str.replace_all(r'"[^"]*"', "").str.count_matches(separator, literal=True) + 1
     return (
-        lines.with_row_index(LINE_COLUMN, offset=1)
+        counts.with_row_index(LINE_COLUMN, offset=1)
         .filter(~inside_before)
         .slice(1)
         .select(
             pl.col(LINE_COLUMN).cast(pl.Int64),
-            pl.when(quotes % 2 == 0).then(fields).cast(pl.Int64).alias(FIELDS_COLUMN),
-            (text.is_null() | (text.str.strip_chars() == "")).alias("_blank"),
+            pl.when(quotes % 2 == 0).then(pl.col("seps") + 1).alias(FIELDS_COLUMN),
+            "_blank",
         )
     )
 
