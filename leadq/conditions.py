@@ -65,7 +65,7 @@ def condition_expr(
     """Build a Boolean expression, never null, that is true where `condition` holds.
 
     A value that is missing cannot be judged by any operator except `missing`: a filter then
-    fails unless it says `if_missing = "pass"`, and an exclusion does not match.
+    fails unless it sets `if_missing = "pass"`, and an exclusion does not match.
     `decimal_comma` selects how numbers written as text are read.
     """
     value = pl.col(condition.field)

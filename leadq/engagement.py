@@ -46,6 +46,7 @@ def parse_activities(activities: pl.DataFrame, section: ActivitiesSection) -> pl
         timezone=section.timezone,
         timestamp_format=section.timestamp_format,
     )
+
     # A blank lead key is not a reject: mixed exports (Salesforce tasks for leads and
     # contacts) leave it blank on purpose, and such rows count as matching no lead.
     reason = (
@@ -66,6 +67,7 @@ def parse_activities(activities: pl.DataFrame, section: ActivitiesSection) -> pl
         .when(pl.col(LOCAL_TIME).is_null())
         .then(pl.lit("unreadable timestamp"))
     )
+
     parsed = activities.with_columns(
         key.alias(KEY),
         pl.col(section.type).str.to_lowercase().alias(TYPE),

@@ -23,7 +23,7 @@ _OTHER_FILES = ("summary.json", "summary.md", "rejects.csv")
 
 
 def output_file_names() -> set[str]:
-    """Every file name that a run may write into its output folder."""
+    """Return every file name that a run may write into its output folder."""
     tables = {f"{name}.{fmt}" for name in _TABLE_NAMES for fmt in FORMATS}
     return tables | set(_OTHER_FILES)
 
@@ -68,7 +68,7 @@ def write_outputs(
     _check_owned(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.new-", dir=out_dir.parent))
-    # mkdtemp makes the folder private; give it the permissions a plain mkdir would
+    # mkdtemp makes the folder private, so give it the permissions a plain mkdir would
     staging.chmod(0o777 & ~_current_umask())
     try:
         write_table(scored_leads, staging / f"scored_leads.{fmt}", fmt, escape_formulas=escape)

@@ -56,7 +56,7 @@ REJECT_SCHEMA = {
 
 @dataclass
 class ActivityCounts:
-    """Where each activity row went: every row lands in exactly one of these."""
+    """Activity row counts by outcome, each row counted in exactly one of them."""
 
     total: int = 0
     rejected: int = 0
@@ -96,7 +96,7 @@ class ScoringResult:
         return ledger(self.matches, self.config.engagement)
 
     def ledger_for(self, lead_id: str) -> pl.DataFrame:
-        """The ledger rows of one lead."""
+        """Return the ledger rows of one lead."""
         return ledger(self.matches.filter(pl.col(LEAD_ID) == lead_id), self.config.engagement)
 
     @property

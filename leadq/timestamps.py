@@ -1,6 +1,6 @@
 """Parsing timestamps into local wall-clock time in the configured time zone.
 
-A column is looked at once to find which shapes of timestamp it holds (ISO 8601 with or
+A column is looked at once to find which shapes of timestamp it contains (ISO 8601 with or
 without an offset, epoch numbers, `31.12.2025`, `03/04/2026 2:18 PM`), and then each value
 is parsed with the format of its shape. Trying every known format on every value would cost
 several passes over tens of millions of rows.
@@ -57,7 +57,7 @@ def parse_local_times(
 
     Values with `Z` or an offset are converted to the zone. Values without one already are
     wall-clock time there, so they keep their calendar day even on the nights the clocks
-    change. Epoch seconds and milliseconds are told apart by magnitude. `31.12.2025` is read
+    change. Epoch seconds and milliseconds are distinguished by magnitude. `31.12.2025` is read
     day first, and slashed dates take the order that the whole column allows. With
     `timestamp_format`, only that format is used. Unreadable values become null.
 
@@ -128,9 +128,8 @@ def _shape_of(skeleton: str, slash_order: str | None) -> _Shape | None:
         if match["time"]:
             hours = "%I" if match["ampm"] else "%H"
             parse_format += f" {hours}:%M" + (":%S" if match["seconds"] else "")
-            parse_format += (
-                (" " if match["ampm"].startswith(" ") else "") + "%p" if match["ampm"] else ""
-            )
+            if match["ampm"]:
+                parse_format += " %p" if match["ampm"].startswith(" ") else "%p"
         return _Shape(pattern=pattern, parse_format=parse_format, zone="wall")
     return None
 
