@@ -66,7 +66,7 @@ ConfigOption = Annotated[
 ]
 LeadsOption = Annotated[
     str | None,
-    typer.Option(help="Leads file (CSV or Parquet); overrides inputs.leads in the config."),
+    typer.Option(help="Leads file (CSV, Excel or Parquet); overrides inputs.leads in the config."),
 ]
 ActivitiesOption = Annotated[
     list[str] | None,
@@ -150,8 +150,9 @@ def score(
 ) -> None:
     """Score every lead and write the scored leads, the MQL list and a summary.
 
-    Writes scored_leads, mqls, summary.json, summary.md and rejects.csv into the --out
-    folder. The previous run's files stay until the new set is complete.
+    Writes scored_leads, mqls, summary.json, summary.md and rejects.csv into --out.
+
+    The previous run's files stay until the new set is complete.
 
     Example: [bold]leadq score --config configs/b2b.toml --as-of 2026-11-30 --out leadq-out[/]
     """
@@ -190,7 +191,6 @@ def check(
     config: ConfigOption,
     leads: LeadsOption = None,
     activities: ActivitiesOption = None,
-    as_of: AsOfOption = None,
     verbose: VerboseOption = False,
 ) -> None:
     """Validate the config and read every input, writing nothing.
@@ -202,14 +202,16 @@ def check(
     with _user_errors(verbose=verbose):
         settings = load_config(config)
         stdout_console.print(f"Config {config} is valid.")
-        result = _score_quietly(settings, leads, activities, as_of)
+        result = _score_quietly(settings, leads, activities, None)
         render_check(build_summary(result), result.rejects, stdout_console)
         stdout_console.print("Nothing was written.")
 
 
 @app.command()
 def explain(
-    lead_id: Annotated[str, typer.Argument(help="The lead's id, as in the leads file.")],
+    lead_id: Annotated[
+        str, typer.Argument(metavar="LEAD_ID", help="The lead's id, as in the leads file.")
+    ],
     config: ConfigOption,
     leads: LeadsOption = None,
     activities: ActivitiesOption = None,
@@ -238,7 +240,10 @@ def init(
     Example: [bold]leadq init --template b2c my-config.toml[/]
     """
     if path.exists() and not force:
-        stderr_console.print(f"Error: {path} already exists; pass --force to overwrite it.")
+        _print_error(f"{path} already exists; pass --force to overwrite it.", stderr_console)
+        raise typer.Exit(ExitCode.BAD_CONFIG)
+    if not path.parent.is_dir():
+        _print_error(f"the folder {path.parent} does not exist; create it first.", stderr_console)
         raise typer.Exit(ExitCode.BAD_CONFIG)
     text = resources.files("leadq").joinpath("templates", f"{template.value}.toml").read_text()
     path.write_text(text, encoding="utf-8")
@@ -331,7 +336,7 @@ def _parse_as_of(text: str | None) -> dt.date | None:
         return dt.date.fromisoformat(text)
     except ValueError:
         problem = f"--as-of {text!r} is not a date; write it as YYYY-MM-DD, e.g. 2026-11-30"
-        raise ConfigError("--as-of", [problem]) from None
+        raise ConfigError("command line", [problem]) from None
 
 
 def _parse_rate(text: str | None) -> float | None:
@@ -344,7 +349,7 @@ def _parse_rate(text: str | None) -> float | None:
         rate = -1.0
     if not 0 <= rate <= 1:
         problem = f"--max-reject-rate {text!r} is not a share; write e.g. 0.05 or 5%"
-        raise ConfigError("--max-reject-rate", [problem])
+        raise ConfigError("command line", [problem])
     return rate
 
 

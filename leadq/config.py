@@ -424,6 +424,8 @@ def _describe_error(detail: Any, raw: dict[str, Any]) -> str:
     message = str(detail["msg"]).removeprefix("Value error, ")
     if kind.endswith("_type") or kind.endswith("_parsing"):
         message = f"{message[0].lower()}{message[1:]}, got {detail['input']!r}"
+        if kind in ("float_type", "int_type", "bool_type") and isinstance(detail["input"], str):
+            message += "; write numbers and true/false without quotes"
     return f"{location}: {message[0].lower()}{message[1:]}"
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import polars as pl
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from leadq.explain import LeadExplanation
@@ -111,14 +113,23 @@ def render_explanation(explanation: LeadExplanation, console: Console) -> None:
     """Show every fit criterion with the lead's value and every activity that matched a rule."""
     lead = explanation.lead
     status = "[green]MQL[/]" if lead["mql"] else "[red]not an MQL[/]"
-    console.print(f"Lead [bold]{lead['lead_id']}[/]: {status} ({lead['mql_reason']})")
+    console.print(
+        f"Lead [bold]{escape(lead['lead_id'])}[/]: {status} ({escape(lead['mql_reason'])})"
+    )
+    console.print(
+        f"Scored as of {explanation.as_of} ({explanation.timezone}); activities count from "
+        f"{explanation.first_day}."
+    )
 
     fit_state = "[green]fit[/]" if lead["fit"] else f"[red]not fit[/]: {lead['fit_failed']}"
     criteria = Table(title=f"Fit: {fit_state}", title_justify="left")
     for column in ("", "criterion", "field", "lead's value", "test"):
-        criteria.add_column(column)
+        criteria.add_column(column, overflow="fold")
     for check in explanation.criteria:
-        mark = "[green]pass[/]" if check.passed else "[red]FAIL[/]"
+        if check.kind == "filter":
+            mark = "[green]pass[/]" if check.passed else "[red]FAIL[/]"
+        else:
+            mark = "[green]no match[/]" if check.passed else "[red]MATCH[/]"
         name = check.name if check.kind == "filter" else f"{check.name} (exclusion)"
         value = "(missing)" if check.value is None else repr(check.value)
         criteria.add_row(mark, name, check.field, value, check.test)
@@ -130,7 +141,7 @@ def render_explanation(explanation: LeadExplanation, console: Console) -> None:
         title=f"Engagement score: {lead['engagement_score']:g}", title_justify="left"
     )
     for column in ("time", "rule", "decay", "points", "counted", "source"):
-        activities.add_column(column)
+        activities.add_column(column, overflow="fold")
     for row in explanation.activities.iter_rows(named=True):
         counted = "yes" if row["counted"] else "no (max_count reached)"
         activities.add_row(
@@ -139,12 +150,12 @@ def render_explanation(explanation: LeadExplanation, console: Console) -> None:
             f"{row['decay_factor']:.3f}",
             f"{row['points']:+.2f}",
             counted,
-            f"{row['_file']} line {row['_line']}",
+            f"{Path(row['_file']).name}:{row['_line']}",
         )
     for name, points in explanation.lead_rules:
         activities.add_row("(lead columns)", name, "", f"{points:+.2f}", "yes", "lead record")
     if explanation.activities.is_empty() and not explanation.lead_rules:
-        activities.add_row("", "(no activity in the window matched a rule)", "", "", "", "")
+        activities.add_row("", "(no activity or lead rule matched)", "", "", "", "")
     console.print(activities)
     if lead["reasons"]:
         console.print(f"Reasons: {lead['reasons']}")

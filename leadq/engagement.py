@@ -55,7 +55,8 @@ def parse_activities(activities: pl.DataFrame, section: ActivitiesSection) -> pl
         .when(pl.col(LOCAL_TIME).is_null())
         .then(
             pl.format(
-                "unreadable timestamp '{}' in {}; set activities.timestamp_format to its format",
+                "unreadable timestamp '{}' in {}; if it is a date, set "
+                "activities.timestamp_format to the format it is written in",
                 timestamp,
                 pl.lit(repr(section.timestamp)),
             )

@@ -28,9 +28,11 @@ class ConfigError(LeadqError):
     def __init__(self, source: str, problems: list[str]) -> None:
         self.source = source
         self.problems = problems
-        count = len(problems)
-        noun = "problem" if count == 1 else "problems"
-        lines = [f"{source}: {count} {noun} found:"] + [f"  - {problem}" for problem in problems]
+        if len(problems) == 1:
+            super().__init__(f"{source}: {problems[0]}")
+            return
+        lines = [f"{source}: {len(problems)} problems found:"]
+        lines += [f"  - {problem}" for problem in problems]
         super().__init__("\n".join(lines))
 
 

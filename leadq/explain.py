@@ -37,6 +37,10 @@ class LeadExplanation:
     """One row per activity and matching rule, latest first, with the points it earned."""
     lead_rules: list[tuple[str, float]]
     """Lead-source rules that matched, with their points."""
+    as_of: str
+    timezone: str
+    first_day: str
+    """The first day of the lookback window."""
 
 
 def explain_lead(result: ScoringResult, lead_id: str) -> LeadExplanation:
@@ -85,7 +89,13 @@ def explain_lead(result: ScoringResult, lead_id: str) -> LeadExplanation:
         if rule.source == "lead" and lead[count_column(position)] > 0
     ]
     return LeadExplanation(
-        lead=lead, criteria=criteria, activities=activities, lead_rules=lead_rules
+        lead=lead,
+        criteria=criteria,
+        activities=activities,
+        lead_rules=lead_rules,
+        as_of=result.as_of.isoformat(),
+        timezone=config.activities.timezone if config.activities else "UTC",
+        first_day=result.window.first_day.isoformat(),
     )
 
 
@@ -103,7 +113,8 @@ def describe_condition(condition: Condition) -> str:
             listed = ", ".join(str(item) for item in setting)
             phrases.append(f"{name.replace('_', ' ')} [{listed}]")
         else:
-            phrases.append(f"{name.replace('_', ' ')} {setting!r}")
+            phrases.append(f"{name.replace('_', ' ')} '{setting}'")
+    text = " and ".join(phrases)
     if condition.if_missing == "pass":
-        phrases.append("(passes when missing)")
-    return " and ".join(phrases)
+        text += ", or missing"
+    return text

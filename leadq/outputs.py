@@ -96,7 +96,7 @@ def _check_owned(out_dir: Path) -> None:
         return
     if not out_dir.is_dir():
         msg = f"--out {out_dir} is a file; give a folder for the outputs"
-        raise ConfigError("--out", [msg])
+        raise ConfigError("command line", [msg])
     foreign = sorted(p.name for p in out_dir.iterdir() if p.name not in output_file_names())
     if foreign:
         shown = ", ".join(foreign[:5]) + (" ..." if len(foreign) > 5 else "")
@@ -104,7 +104,7 @@ def _check_owned(out_dir: Path) -> None:
             f"the output folder {out_dir} holds files that leadq did not write ({shown}); "
             "leadq replaces the whole folder, so give a new or empty folder with --out"
         )
-        raise ConfigError("--out", [msg])
+        raise ConfigError("command line", [msg])
 
 
 def _replace_folder(staging: Path, out_dir: Path) -> None:

@@ -285,7 +285,7 @@ def test_format_change_leaves_no_stale_tables(project: Path, tmp_path: Path):
 
 def test_check_reports_counts_and_writes_nothing(project: Path, tmp_path: Path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    result = runner.invoke(app, ["check", "--config", str(project), "--as-of", "2026-11-30"])
+    result = runner.invoke(app, ["check", "--config", str(project)])
     assert result.exit_code == 0, result.output
     assert "is valid" in result.stdout
     assert "activities: 8 rows read, 7 usable, 1 rejected" in result.stdout
@@ -303,7 +303,8 @@ def test_explain_shows_filters_and_activities(project: Path):
     assert "'Software'" in result.stdout
     assert result.stdout.count("Pricing page visit") >= 2
     assert "+15.00" in result.stdout
-    assert "web.csv line 2" in result.stdout
+    assert "web.csv:2" in result.stdout
+    assert "Scored as of 2026-11-30 (UTC); activities count from 2026-09-02." in result.stdout
 
 
 def test_explain_unknown_lead_exits_1(project: Path):

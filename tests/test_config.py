@@ -167,7 +167,10 @@ def test_activity_rules_need_activities_section():
 
 def test_number_given_as_text_is_rejected():
     raw = {"leads": {"id": "id"}, "mql": {"threshold": "40"}}
-    assert problems(raw) == ["mql.threshold: input should be a valid number, got '40'"]
+    assert problems(raw) == [
+        "mql.threshold: input should be a valid number, got '40'; "
+        "write numbers and true/false without quotes"
+    ]
 
 
 def test_unknown_key_has_no_self_suggestion():
