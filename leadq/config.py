@@ -106,16 +106,18 @@ class Condition(_Section):
         return {name: value for name, value in values.items() if value is not None}
 
 
-class FitFilter(Condition):
+class NamedCondition(Condition):
+    """A condition with a name, shown where a lead fails it."""
+
+    name: str = Field(min_length=1)
+
+
+class FitFilter(NamedCondition):
     """A fit criterion: a lead that fails it is not fit."""
 
-    name: str = Field(min_length=1)
 
-
-class Exclusion(Condition):
+class Exclusion(NamedCondition):
     """A disqualifier: a lead that matches it is not fit."""
-
-    name: str = Field(min_length=1)
 
     @model_validator(mode="after")
     def _check_no_if_missing(self) -> Exclusion:
@@ -282,6 +284,48 @@ class Config(_Section):
     def lead_rules(self) -> list[EngagementRule]:
         """Rules judged once on the lead's own columns."""
         return [rule for rule in self.engagement.rules if rule.source == "lead"]
+
+    def lead_column_uses(self) -> dict[str, str]:
+        """Map each leads column the config reads to the first key that names it."""
+        uses = {self.leads.id: "leads.id"}
+        if self.leads.email:
+            uses.setdefault(self.leads.email, "leads.email")
+        if self.leads.updated_at:
+            uses.setdefault(self.leads.updated_at, "leads.updated_at")
+        sections: list[tuple[str, list[NamedCondition]]] = [
+            ("filters", list(self.fit.filters)),
+            ("exclude", list(self.fit.exclude)),
+        ]
+        for kind, conditions in sections:
+            for position, condition in enumerate(conditions, start=1):
+                uses.setdefault(condition.field, f"fit.{kind}[{position}] ({condition.name!r})")
+        uses.update(self._where_uses("lead", uses))
+        for column in self.output.columns:
+            uses.setdefault(column, "output.columns")
+        return uses
+
+    def activity_column_uses(self) -> dict[str, str]:
+        """Map each activity column the config reads to the first key that names it."""
+        section = self.activities
+        assert section is not None
+        uses: dict[str, str] = {}
+        for key in ("lead_id", "email", "type", "timestamp"):
+            column = getattr(section, key)
+            if column:
+                uses.setdefault(column, f"activities.{key}")
+        uses.update(self._where_uses("activity", uses))
+        return uses
+
+    def _where_uses(self, source: str, known: dict[str, str]) -> dict[str, str]:
+        uses: dict[str, str] = {}
+        for position, rule in enumerate(self.engagement.rules, start=1):
+            if rule.source != source:
+                continue
+            for index, condition in enumerate(rule.where, start=1):
+                key = f"engagement.rules[{position}] ({rule.name!r}).where[{index}]"
+                if condition.field not in known:
+                    uses.setdefault(condition.field, key)
+        return uses
 
 
 def check_pattern(pattern: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import glob
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,6 +78,7 @@ def read_table(
     columns: Sequence[str],
     options: ReadOptions,
     table: str,
+    uses: Mapping[str, str] | None = None,
     optional: Sequence[str] = (),
     base: Path | None = None,
 ) -> Table:
@@ -88,8 +89,10 @@ def read_table(
     a file without one reads as missing values there. Lines are the line in the file where
     a record starts, the header being line 1. Rows with more or fewer fields than the header
     go to `Table.rejects`. Outputs name each file relative to `base` (the config's folder),
-    so they do not change with the working folder.
+    so they do not change with the working folder. `uses` maps columns to the config keys
+    that name them, for error messages.
     """
+    uses = uses or {}
     frames = []
     rejects = []
     files = []
@@ -99,6 +102,7 @@ def read_table(
         source = _open(path, options=options, label=label, table=table)
         headers.append(set(source.names))
         present = [c for c in columns if c not in optional or c in source.names]
+        _check_columns(source.names, present, uses, label=label)
         rows = source.read(present)
         name = os.path.relpath(path.resolve(), base) if base else label
         absent = [pl.lit(None, dtype=pl.String).alias(c) for c in columns if c not in present]
@@ -107,7 +111,7 @@ def read_table(
         frames.append(good.select(*columns, FILE_COLUMN, LINE_COLUMN))
         rejects.append(bad.select(*columns, FILE_COLUMN, LINE_COLUMN, "problem", "reason"))
         files.append(SourceFile(path=name, rows=rows.height))
-    _check_optional_columns(optional, headers, paths, table=table)
+    _check_optional_columns(optional, headers, paths, uses, table=table)
 
     schema = {column: pl.String for column in columns}
     empty = pl.DataFrame(schema={**schema, FILE_COLUMN: pl.String, LINE_COLUMN: pl.Int64})
@@ -138,14 +142,48 @@ def _split_by_shape(rows: pl.DataFrame, *, width: int) -> tuple[pl.DataFrame, pl
 
 
 def _check_optional_columns(
-    optional: Sequence[str], headers: list[set[str]], paths: Sequence[Path], *, table: str
+    optional: Sequence[str],
+    headers: list[set[str]],
+    paths: Sequence[Path],
+    uses: Mapping[str, str],
+    *,
+    table: str,
 ) -> None:
     """Raise when an optional column is in none of the files: that is likely a typo."""
+    all_names = sorted(set().union(*headers)) if headers else []
     for column in optional:
         if paths and not any(column in header for header in headers):
             names = ", ".join(display_path(path) for path in paths)
-            msg = f"column {column!r} is in none of the {table} files ({names}); the config uses it"
+            msg = (
+                f"column {column!r}{_used_by(column, uses)} is in none of the {table} files "
+                f"({names}).{_close_match(column, all_names)}"
+            )
             raise InputDataError(msg, column=column)
+
+
+def _check_columns(
+    names: Sequence[str], wanted: Sequence[str], uses: Mapping[str, str], *, label: str
+) -> None:
+    """Raise listing every wanted column that the file lacks, with the config key using it."""
+    missing = [column for column in wanted if column not in names]
+    if not missing:
+        return
+    lines = [
+        f"column {column!r}{_used_by(column, uses)} is missing.{_close_match(column, names)}"
+        for column in missing
+    ]
+    available = ", ".join(repr(name) for name in names)
+    msg = " ".join(lines) + f" Columns in the file: {available}"
+    raise InputDataError(msg, path=label, column=missing[0])
+
+
+def _used_by(column: str, uses: Mapping[str, str]) -> str:
+    return f" (used by {uses[column]})" if column in uses else ""
+
+
+def _close_match(column: str, names: Sequence[str]) -> str:
+    hint = difflib.get_close_matches(column, list(names), n=1)
+    return f" Did you mean {hint[0]!r}?" if hint else ""
 
 
 @dataclass(frozen=True)
@@ -258,15 +296,6 @@ def _names_by_stripped(names: Sequence[str], *, label: str) -> dict[str, str]:
 def _match_columns(
     by_stripped: dict[str, str], wanted: Sequence[str], *, label: str
 ) -> dict[str, str]:
-    """Map each wanted column to the file's header name, or raise naming the missing one."""
-    for column in wanted:
-        if column not in by_stripped:
-            hint = difflib.get_close_matches(column, list(by_stripped), n=1)
-            suggestion = f" Did you mean {hint[0]!r}?" if hint else ""
-            available = ", ".join(repr(name) for name in by_stripped)
-            msg = (
-                f"column {column!r} is missing; the config uses it.{suggestion} "
-                f"Columns in the file: {available}"
-            )
-            raise InputDataError(msg, path=label, column=column)
+    """Map each wanted column to the file's header name, or raise naming the missing ones."""
+    _check_columns(list(by_stripped), wanted, {}, label=label)
     return {column: by_stripped[column] for column in wanted}

@@ -200,21 +200,11 @@ def _input_paths(
     return lead_paths, expand_patterns(patterns, table="activity")
 
 
-def _lead_columns(config: Config) -> list[str]:
-    columns = [config.leads.id, config.leads.email, config.leads.updated_at]
-    columns += [condition.field for condition in config.fit.filters + config.fit.exclude]
-    columns += [c.field for rule in config.lead_rules for c in rule.where]
-    columns += config.output.columns
-    return list(dict.fromkeys(column for column in columns if column))
-
-
 def _activity_columns(config: Config) -> tuple[list[str], list[str]]:
     """Return the activity columns every file needs, and those only some files need."""
-    section = config.activities
-    assert section is not None
-    required = [c for c in (section.lead_id, section.email, section.type, section.timestamp) if c]
-    where = [c.field for rule in config.activity_rules for c in rule.where]
-    optional = [column for column in dict.fromkeys(where) if column not in required]
+    uses = config.activity_column_uses()
+    required = [column for column, key in uses.items() if key.startswith("activities.")]
+    optional = [column for column in uses if column not in required]
     return required, optional
 
 
@@ -222,10 +212,12 @@ def _read_leads(
     config: Config, paths: list[Path]
 ) -> tuple[pl.DataFrame, pl.DataFrame, list[SourceFile], int]:
     """Read leads and keep one row per lead id; blank and superseded rows become rejects."""
-    columns = _lead_columns(config)
+    uses = config.lead_column_uses()
+    columns = list(uses)
     table = read_table(
         paths,
         columns=columns,
+        uses=uses,
         options=read_options(config),
         table="leads",
         base=config.folder,
@@ -314,6 +306,7 @@ def _match_activity_tables(
         columns=columns,
         options=read_options(config),
         table="activity",
+        uses=config.activity_column_uses(),
         optional=optional,
         base=config.folder,
     )

@@ -220,9 +220,35 @@ def test_missing_column_exits_1_naming_file_and_column(project: Path, tmp_path: 
     result = runner.invoke(app, score_args(project, tmp_path / "out"))
     assert result.exit_code == ExitCode.BAD_DATA
     assert "leads.csv" in result.stderr
-    assert "column 'Sector' is missing" in result.stderr
+    assert "column 'Sector' (used by fit.filters[1] ('Target industry')) is missing" in (
+        result.stderr
+    )
     assert "Traceback" not in result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_every_missing_column_reported_at_once(project: Path, tmp_path: Path):
+    text = project.read_text().replace('field = "Industry"', 'field = "Industri"')
+    text = text.replace('columns = ["Company"]', 'columns = ["Compnay"]')
+    project.write_text(text)
+    result = runner.invoke(app, score_args(project, tmp_path / "out"))
+    assert result.exit_code == ExitCode.BAD_DATA
+    assert "column 'Industri' (used by fit.filters[1] ('Target industry')) is missing." in (
+        result.stderr
+    )
+    assert "Did you mean 'Industry'?" in result.stderr
+    assert "column 'Compnay' (used by output.columns) is missing." in result.stderr
+    assert "Did you mean 'Company'?" in result.stderr
+
+
+def test_misspelled_where_column_gets_a_suggestion(project: Path, tmp_path: Path):
+    project.write_text(project.read_text().replace('field = "Page URL"', 'field = "Page Url"'))
+    result = runner.invoke(app, score_args(project, tmp_path / "out"))
+    assert result.exit_code == ExitCode.BAD_DATA
+    assert "column 'Page Url' (used by engagement.rules[1] ('Pricing page visit').where[1])" in (
+        result.stderr
+    )
+    assert "Did you mean 'Page URL'?" in result.stderr
 
 
 def test_config_mistakes_exit_2(project: Path, tmp_path: Path):
