@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -314,6 +315,11 @@ def _user_errors(*, verbose: bool) -> Iterator[None]:
         raise typer.Exit(error.exit_code) from None
     except (typer.Exit, typer.Abort):
         raise
+    except BrokenPipeError:
+        # the reader of a pipe (such as `head`) stopped early; the outputs are complete, so
+        # this is not an error, and Python must not print one while exiting either
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise typer.Exit(ExitCode.SUCCESS) from None
     except Exception as error:
         if verbose:
             stderr_console.print_exception()

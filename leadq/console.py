@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +14,24 @@ from rich.table import Table
 
 from leadq.explain import LeadExplanation
 
+
+class _Console(Console):
+    """A rich console that treats a closed pipe (`leadq score | head`) as success.
+
+    The outputs are complete on disk before anything is printed, so a reader that stops
+    early does not make the run a failure, whereas rich's default exits with code 1.
+    """
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise SystemExit(0)
+
+
 # Data (an MQL list piped with `--mqls -`) is the only thing written to standard output
 # when requested; everything meant for people can be moved to standard error.
-stdout_console = Console(highlight=False)
-stderr_console = Console(stderr=True, highlight=False)
+stdout_console = _Console(highlight=False)
+stderr_console = _Console(stderr=True, highlight=False)
 
 
 def _percent(part: int, whole: int) -> str:

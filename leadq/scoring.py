@@ -134,13 +134,16 @@ def score_leads(
 
     lead_paths, activity_paths = _input_paths(config, leads_path, activity_patterns)
     step("Reading leads")
-    leads, lead_rejects, lead_files, lead_rows = _read_leads(config, lead_paths)
+    # files named in the config are shown relative to its folder, files from flags as given
+    lead_base = None if leads_path else config.folder
+    activity_base = None if activity_patterns else config.folder
+    leads, lead_rejects, lead_files, lead_rows = _read_leads(config, lead_paths, lead_base)
     decimal_comma = config.inputs.decimal_comma
     leads = with_fit(leads, config.fit, decimal_comma=decimal_comma)
 
     step("Reading and scoring activities")
     matches, activity_rejects, activity_files, counts = _match_activity_tables(
-        config, activity_paths, leads, window
+        config, activity_paths, leads, window, activity_base
     )
     step("Deciding MQLs")
     scored = leads.join(activity_totals(matches, config.engagement), on=LEAD_ID, how="left")
@@ -209,7 +212,7 @@ def _activity_columns(config: Config) -> tuple[list[str], list[str]]:
 
 
 def _read_leads(
-    config: Config, paths: list[Path]
+    config: Config, paths: list[Path], base: Path | None
 ) -> tuple[pl.DataFrame, pl.DataFrame, list[SourceFile], int]:
     """Read leads and keep one row per lead id; blank and superseded rows become rejects."""
     uses = config.lead_column_uses()
@@ -220,7 +223,7 @@ def _read_leads(
         uses=uses,
         options=read_options(config),
         table="leads",
-        base=config.folder,
+        base=base,
     )
     id_column = config.leads.id
     frame = table.frame.with_row_index(ORDER).with_columns(pl.col(id_column).alias(LEAD_ID))
@@ -293,7 +296,7 @@ def _keep_one_row_per_lead(
 
 
 def _match_activity_tables(
-    config: Config, paths: list[Path], leads: pl.DataFrame, window: Window
+    config: Config, paths: list[Path], leads: pl.DataFrame, window: Window, base: Path | None
 ) -> tuple[pl.DataFrame, pl.DataFrame, list[SourceFile], ActivityCounts]:
     section = config.activities
     if section is None or not paths:
@@ -308,7 +311,7 @@ def _match_activity_tables(
         table="activity",
         uses=config.activity_column_uses(),
         optional=optional,
-        base=config.folder,
+        base=base,
     )
     parsed = parse_activities(table.frame.with_row_index(ORDER), section)
     rejected = parsed.filter(pl.col(REJECT_REASON).is_not_null())
