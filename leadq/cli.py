@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from leadq import __version__
+from leadq.activity_scoring import DEFAULT_BATCH_ROWS
 from leadq.config import Config, load_config
 from leadq.console import (
     render_check,
@@ -139,6 +140,13 @@ def score(
             show_default=False,
         ),
     ] = None,
+    batch_rows: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Activity rows read and scored at a time; lower it to use less memory.",
+        ),
+    ] = DEFAULT_BATCH_ROWS,
     escape_formulas: Annotated[
         bool,
         typer.Option(
@@ -162,7 +170,9 @@ def score(
     with _user_errors(verbose=verbose):
         limit = _parse_rate(max_reject_rate)
         started = time.perf_counter()
-        result = _run_scoring(config, leads, activities, as_of, quiet=quiet, verbose=verbose)
+        result = _run_scoring(
+            config, leads, activities, as_of, batch_rows=batch_rows, quiet=quiet, verbose=verbose
+        )
         summary = build_summary(result)
         summary["timing"] = {"seconds": round(time.perf_counter() - started, 3)}
         written = write_outputs(
@@ -224,7 +234,13 @@ def explain(
     Example: [bold]leadq explain --config configs/b2b.toml --as-of 2026-11-30 L-000042[/]
     """
     with _user_errors(verbose=verbose):
-        result = _score_quietly(load_config(config), leads, activities, as_of)
+        result = score_leads(
+            load_config(config),
+            leads_path=leads,
+            activity_patterns=activities,
+            as_of=_parse_as_of(as_of),
+            ledger_leads=[lead_id.strip()],
+        )
         render_explanation(explain_lead(result, lead_id), stdout_console)
 
 
@@ -259,6 +275,7 @@ def _run_scoring(
     activities: list[str] | None,
     as_of: str | None,
     *,
+    batch_rows: int,
     quiet: bool,
     verbose: bool,
 ) -> ScoringResult:
@@ -271,6 +288,7 @@ def _run_scoring(
             activity_patterns=activities,
             as_of=_parse_as_of(as_of),
             on_step=on_step,
+            batch_rows=batch_rows,
         )
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import codecs
 import csv
 import gzip
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
@@ -13,6 +15,7 @@ from leadq.errors import InputDataError
 
 LINE_COLUMN = "_line"
 FIELDS_COLUMN = "_fields"
+RECORD_COLUMN = "_record"
 DELIMITERS = [",", ";", "\t", "|"]
 # A byte that does not occur in text exports, so that a whole physical line reads as one field.
 _NO_SEPARATOR = "\x1f"
@@ -59,46 +62,56 @@ def _read_head(path: Path) -> bytes:
         return handle.read(65536)
 
 
-def read_records(
-    source: CsvSource, *, separator: str, columns: dict[str, str], label: str
-) -> pl.DataFrame:
-    """Read `columns` (output name to header name) as text, with each record's first line.
-
-    Adds FIELDS_COLUMN, the record's number of fields, null when a quoted field spans lines.
-    Blank lines are left out.
-    """
-    try:
-        records = pl.read_csv(
-            source,
-            infer_schema=False,
-            separator=separator,
-            columns=list(columns.values()),
-            truncate_ragged_lines=True,
-            raise_if_empty=False,
-        )
-    except pl.exceptions.ComputeError as error:
-        if "utf-8" in str(error).lower() or "utf8" in str(error).lower():
-            raise _invalid_utf8(source, label) from None
-        raise
-    records = records.rename({original: name for name, original in columns.items()})
-    layout = record_layout(source, separator=separator)
-    if layout.height != records.height:
-        # NOTE: a layout this pass cannot follow (a stray quote, say): count records instead
-        layout = pl.DataFrame(
-            {LINE_COLUMN: range(2, records.height + 2), FIELDS_COLUMN: [None] * records.height},
-            schema={LINE_COLUMN: pl.Int64, FIELDS_COLUMN: pl.Int64, "_blank": pl.Boolean},
-        ).with_columns(pl.lit(False).alias("_blank"))
-    combined = pl.concat([records, layout], how="horizontal")
-    return combined.filter(~pl.col("_blank")).drop("_blank")
+def scan_records(source: CsvSource, *, separator: str, columns: dict[str, str]) -> pl.LazyFrame:
+    """Scan `columns` (output name to header name) as text, with RECORD_COLUMN counting from 0."""
+    scan = pl.scan_csv(
+        source,
+        infer_schema=False,
+        separator=separator,
+        truncate_ragged_lines=True,
+        raise_if_empty=False,
+    )
+    selected = scan.select(pl.col(original).alias(name) for name, original in columns.items())
+    return selected.with_row_index(RECORD_COLUMN).with_columns(pl.col(RECORD_COLUMN).cast(pl.Int64))
 
 
-def record_layout(source: CsvSource, *, separator: str) -> pl.DataFrame:
-    """Find where each data record starts and how many fields it has, from the raw lines.
+def utf8_error(error: pl.exceptions.PolarsError, source: CsvSource, label: str) -> InputDataError:
+    """Turn a Polars read error into an InputDataError, naming the line for invalid UTF-8."""
+    message = str(error).lower()
+    if "utf-8" in message or "utf8" in message:
+        return _invalid_utf8(source, label)
+    reason = str(error).strip().splitlines()[0]
+    return InputDataError(f"the file cannot be read: {reason}", path=label)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where the records of a CSV file start, and which ones are blank or have a wrong shape."""
+
+    breaks: pl.DataFrame
+    """From each listed record on, line = record + 2 + offset (RECORD_COLUMN, `_offset`)."""
+    ragged: pl.DataFrame
+    """Records whose field count differs from the header's (RECORD_COLUMN, FIELDS_COLUMN)."""
+    blank: pl.DataFrame
+    """Records that are blank lines (RECORD_COLUMN)."""
+
+    def apply(self, records: pl.DataFrame) -> pl.DataFrame:
+        """Add LINE_COLUMN and FIELDS_COLUMN to `records`, leaving out blank lines."""
+        located = records.join_asof(self.breaks, on=RECORD_COLUMN, strategy="backward")
+        located = located.with_columns(
+            (pl.col(RECORD_COLUMN) + 2 + pl.col("_offset").fill_null(0)).alias(LINE_COLUMN)
+        ).drop("_offset")
+        shaped = located.join(self.ragged, on=RECORD_COLUMN, how="left")
+        return shaped.join(self.blank, on=RECORD_COLUMN, how="anti")
+
+
+def scan_layout(source: CsvSource, *, separator: str, width: int, batch_rows: int | None) -> Layout:
+    """Read the raw lines once, in batches, to find each record's first line and field count.
 
     A record starts on a line that begins outside quotes. Its fields are counted only when
     it fits on one line: separators inside quoted sections do not count.
     """
-    lines = pl.read_csv(
+    lines = pl.scan_csv(
         source,
         has_header=False,
         separator=_NO_SEPARATOR,
@@ -109,11 +122,26 @@ def record_layout(source: CsvSource, *, separator: str) -> pl.DataFrame:
         encoding="utf8-lossy",
         raise_if_empty=False,
     )
+    state = _LayoutState()
+    for batch in _batches(lines, batch_rows):
+        state.add(_line_shapes(batch, separator), width)
+    return state.layout()
+
+
+def _batches(scan: pl.LazyFrame, batch_rows: int | None) -> Iterator[pl.DataFrame]:
+    if batch_rows is None:
+        yield scan.collect()
+    else:
+        yield from scan.collect_batches(chunk_size=batch_rows)
+
+
+def _line_shapes(lines: pl.DataFrame, separator: str) -> pl.DataFrame:
+    """Count the quotes and unquoted separators of each line, and mark blank lines."""
     text = pl.col("text")
     counts = lines.select(
         text.str.count_matches('"', literal=True).fill_null(0).cast(pl.Int64).alias("quotes"),
         text.str.count_matches(separator, literal=True).fill_null(0).cast(pl.Int64).alias("seps"),
-        (text.is_null() | text.str.contains(r"^\s*$")).alias("_blank"),
+        (text.is_null() | text.str.contains(r"^\s*$")).alias("blank"),
     )
     quoted = counts.get_column("quotes") > 0
     if quoted.any():
@@ -125,19 +153,64 @@ def record_layout(source: CsvSource, *, separator: str) -> pl.DataFrame:
             quoted.arg_true(), unquoted.to_series().cast(pl.Int64)
         )
         counts = counts.with_columns(seps)
+    return counts
 
-    quotes = pl.col("quotes")
-    inside_before = (quotes.cum_sum() - quotes) % 2 == 1
-    return (
-        counts.with_row_index(LINE_COLUMN, offset=1)
-        .filter(~inside_before)
-        .slice(1)
-        .select(
-            pl.col(LINE_COLUMN).cast(pl.Int64),
-            pl.when(quotes % 2 == 0).then(pl.col("seps") + 1).alias(FIELDS_COLUMN),
-            "_blank",
+
+class _LayoutState:
+    """What the layout pass carries from one batch of lines to the next."""
+
+    def __init__(self) -> None:
+        self.lines_seen = 0
+        self.records_seen = -1  # the header is record -1
+        self.inside_quotes = False
+        self.offset: int | None = None
+        self.breaks: list[pl.DataFrame] = []
+        self.ragged: list[pl.DataFrame] = []
+        self.blank: list[pl.DataFrame] = []
+
+    def add(self, shapes: pl.DataFrame, width: int) -> None:
+        quotes = pl.col("quotes")
+        inside_before = (quotes.cum_sum() - quotes + int(self.inside_quotes)) % 2 == 1
+        starts = shapes.with_columns(
+            (pl.int_range(pl.len(), dtype=pl.Int64) + self.lines_seen + 1).alias(LINE_COLUMN),
+            inside_before.alias("_inside"),
+            ((quotes.cum_sum() + int(self.inside_quotes)) % 2 == 1).alias("_inside_after"),
         )
-    )
+        if not starts.is_empty():
+            self.inside_quotes = bool(starts.get_column("_inside_after")[-1])
+        self.lines_seen += shapes.height
+
+        records = starts.filter(~pl.col("_inside")).with_columns(
+            (pl.int_range(pl.len(), dtype=pl.Int64) + self.records_seen).alias(RECORD_COLUMN)
+        )
+        self.records_seen += records.height
+        records = records.filter(pl.col(RECORD_COLUMN) >= 0)
+        records = records.with_columns(
+            (pl.col(LINE_COLUMN) - pl.col(RECORD_COLUMN) - 2).alias("_offset"),
+            pl.when(quotes % 2 == 0).then(pl.col("seps") + 1).alias(FIELDS_COLUMN),
+        )
+        changed = records.filter(
+            pl.col("_offset")
+            != pl.col("_offset").shift(1).fill_null(self.offset if self.offset is not None else -1)
+        )
+        if not records.is_empty():
+            self.offset = int(records.get_column("_offset")[-1])
+        self.breaks.append(changed.select(RECORD_COLUMN, "_offset"))
+        is_ragged = pl.col(FIELDS_COLUMN).is_not_null() & (pl.col(FIELDS_COLUMN) != width)
+        self.ragged.append(
+            records.filter(is_ragged & ~pl.col("blank")).select(RECORD_COLUMN, FIELDS_COLUMN)
+        )
+        self.blank.append(records.filter(pl.col("blank")).select(RECORD_COLUMN))
+
+    def layout(self) -> Layout:
+        empty_breaks = pl.DataFrame(schema={RECORD_COLUMN: pl.Int64, "_offset": pl.Int64})
+        empty_ragged = pl.DataFrame(schema={RECORD_COLUMN: pl.Int64, FIELDS_COLUMN: pl.Int64})
+        empty_blank = pl.DataFrame(schema={RECORD_COLUMN: pl.Int64})
+        return Layout(
+            breaks=pl.concat([empty_breaks, *self.breaks]),
+            ragged=pl.concat([empty_ragged, *self.ragged]),
+            blank=pl.concat([empty_blank, *self.blank]),
+        )
 
 
 def _invalid_utf8(source: CsvSource, label: str) -> InputDataError:

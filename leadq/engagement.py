@@ -9,12 +9,12 @@ import polars as pl
 
 from leadq.conditions import condition_expr
 from leadq.config import ActivitiesSection, EngagementRule, EngagementSection
-from leadq.readers import FILE_COLUMN, LINE_COLUMN
-from leadq.timestamps import parse_local_times
+from leadq.readers import FILE_COLUMN, LINE_COLUMN, ORDER_COLUMN
+from leadq.timestamps import SlashedDates, parse_local_times
 
 LEAD_ID = "lead_id"
 KEY = "_key"
-ORDER = "_order"
+ORDER = ORDER_COLUMN
 LOCAL_TIME = "activity_time"
 DAY = "_day"
 TYPE = "_type"
@@ -35,7 +35,12 @@ class Window:
         return self.as_of - timedelta(days=self.lookback_days - 1)
 
 
-def parse_activities(activities: pl.DataFrame, section: ActivitiesSection) -> pl.DataFrame:
+def parse_activities(
+    activities: pl.DataFrame,
+    section: ActivitiesSection,
+    *,
+    slashed_dates: SlashedDates | None = None,
+) -> pl.DataFrame:
     """Add the join key, folded type, local time and day, and why a row cannot be used."""
     key_column = section.lead_id or section.email
     assert key_column is not None
@@ -45,6 +50,7 @@ def parse_activities(activities: pl.DataFrame, section: ActivitiesSection) -> pl
         activities.get_column(section.timestamp),
         timezone=section.timezone,
         timestamp_format=section.timestamp_format,
+        slashed_dates=slashed_dates,
     )
 
     # A blank lead key is not a reject: mixed exports (Salesforce tasks for leads and
@@ -97,8 +103,8 @@ def match_activities(
     """Match in-window activities against every activity rule, in one pass over them.
 
     `credits` has one row per activity and lead it credits. Adds `decay_factor` and, per
-    activity rule, `_match_N` (the rule matches), `_counted_N` (it earns points: false where
-    `max_count` left an older match out) and `_earned_N` (points after decay, 0 if not counted).
+    activity rule, `_match_N` (the rule matches) and `_raw_N` (its points after decay, before
+    any `max_count` cap, null where it does not match).
     """
     rules = _activity_rules(engagement)
     age_days = (pl.lit(window.as_of) - pl.col(DAY)).dt.total_days()
@@ -108,46 +114,112 @@ def match_activities(
         else pl.lit(1.0)
     )
     frame = credits.with_columns(decay.alias("decay_factor"))
-    if any(rule.max_count is not None for _, rule in rules):
-        # latest first within each lead, so a running count of matches ranks them
-        frame = frame.sort([LEAD_ID, LOCAL_TIME, ORDER], descending=[False, True, True])
-
     frame = frame.with_columns(
         _rule_match_expr(rule, decimal_comma=decimal_comma).alias(f"_match_{position}")
         for position, rule in rules
     )
-    frame = frame.with_columns(
-        _counted_expr(position, rule).alias(f"_counted_{position}") for position, rule in rules
-    )
     return frame.with_columns(
-        pl.when(pl.col(f"_counted_{position}"))
+        pl.when(pl.col(f"_match_{position}"))
         .then(pl.col("decay_factor") * rule.points)
-        .otherwise(0.0)
-        .alias(f"_earned_{position}")
+        .alias(f"_raw_{position}")
         for position, rule in rules
     )
 
 
-def activity_totals(matches: pl.DataFrame, engagement: EngagementSection) -> pl.DataFrame:
-    """Sum each activity rule's counted matches and points per lead."""
-    rules = _activity_rules(engagement)
-    aggregations = [
-        expr
-        for position, _ in rules
-        for expr in (
-            pl.col(f"_counted_{position}").sum().cast(pl.Int64).alias(count_column(position)),
-            pl.col(f"_earned_{position}").sum().alias(points_column(position)),
-        )
-    ]
-    if not aggregations or matches.is_empty():
-        return empty_activity_totals(engagement)
-    return matches.group_by(LEAD_ID).agg(aggregations)
+class EngagementTotals:
+    """Per-lead counts and points of the activity rules, summed over batches of activities.
+
+    Rules without `max_count` keep running sums. For a rule with `max_count = N`, each lead's
+    N most recent matches so far are kept, because a later batch can push older ones out.
+    """
+
+    def __init__(self, engagement: EngagementSection) -> None:
+        self._rules = _activity_rules(engagement)
+        self._sums: list[pl.DataFrame] = []
+        self._latest: dict[int, pl.DataFrame] = {}
+
+    def add(self, matches: pl.DataFrame) -> None:
+        """Take in one batch of matched activities."""
+        if matches.is_empty():
+            return
+        uncapped = [(p, rule) for p, rule in self._rules if rule.max_count is None]
+        if uncapped:
+            self._sums.append(
+                matches.group_by(LEAD_ID).agg(
+                    expr
+                    for position, _ in uncapped
+                    for expr in (
+                        pl.col(f"_match_{position}")
+                        .sum()
+                        .cast(pl.Int64)
+                        .alias(count_column(position)),
+                        pl.col(f"_raw_{position}").sum().alias(points_column(position)),
+                    )
+                )
+            )
+            if len(self._sums) > 8:
+                self._sums = [self._summed()]
+        for position, rule in self._rules:
+            if rule.max_count is not None:
+                found = matches.filter(pl.col(f"_match_{position}")).select(
+                    LEAD_ID, LOCAL_TIME, ORDER, pl.col(f"_raw_{position}").alias("points")
+                )
+                previous = self._latest.get(position)
+                merged = found if previous is None else pl.concat([previous, found])
+                self._latest[position] = _most_recent(merged, rule.max_count)
+
+    def finish(self) -> pl.DataFrame:
+        """Return one row per lead with a count and a points column per activity rule."""
+        totals = self._summed() if self._sums else None
+        for position, _ in self._rules:
+            latest = self._latest.get(position)
+            if latest is None:
+                continue
+            capped = latest.group_by(LEAD_ID).agg(
+                pl.len().cast(pl.Int64).alias(count_column(position)),
+                pl.col("points").sum().alias(points_column(position)),
+            )
+            totals = (
+                capped
+                if totals is None
+                else totals.join(capped, on=LEAD_ID, how="full", coalesce=True)
+            )
+        if totals is None:
+            return empty_activity_totals_for(self._rules)
+        missing = [
+            expr
+            for position, _ in self._rules
+            if count_column(position) not in totals.columns
+            for expr in (
+                pl.lit(0, dtype=pl.Int64).alias(count_column(position)),
+                pl.lit(0.0).alias(points_column(position)),
+            )
+        ]
+        return totals.with_columns(missing)
+
+    def _summed(self) -> pl.DataFrame:
+        stacked = pl.concat(self._sums)
+        return stacked.group_by(LEAD_ID).agg(pl.exclude(LEAD_ID).sum())
+
+
+def _most_recent(matches: pl.DataFrame, count: int) -> pl.DataFrame:
+    """Keep each lead's `count` latest matches; ties go to the later row of the input."""
+    return (
+        matches.sort([LOCAL_TIME, ORDER], descending=True)
+        .group_by(LEAD_ID, maintain_order=True)
+        .head(count)
+    )
 
 
 def empty_activity_totals(engagement: EngagementSection) -> pl.DataFrame:
     """Per-lead activity totals for a run without activities."""
+    return empty_activity_totals_for(_activity_rules(engagement))
+
+
+def empty_activity_totals_for(rules: list[tuple[int, EngagementRule]]) -> pl.DataFrame:
+    """Per-lead activity totals with no rows, for the given activity rules."""
     schema: dict[str, pl.DataType] = {LEAD_ID: pl.String()}
-    for position, _ in _activity_rules(engagement):
+    for position, _ in rules:
         schema[count_column(position)] = pl.Int64()
         schema[points_column(position)] = pl.Float64()
     return pl.DataFrame(schema=schema)
@@ -203,6 +275,11 @@ def ledger(matches: pl.DataFrame, engagement: EngagementSection) -> pl.DataFrame
     rules = _activity_rules(engagement)
     if not rules or matches.is_empty():
         return _empty_ledger()
+    # latest first within each lead, so a running count of matches ranks them for max_count
+    matches = matches.sort([LEAD_ID, LOCAL_TIME, ORDER], descending=[False, True, True])
+    matches = matches.with_columns(
+        _counted_expr(position, rule).alias(f"_counted_{position}") for position, rule in rules
+    )
     per_rule = [
         matches.filter(pl.col(f"_match_{position}")).select(
             LEAD_ID,
@@ -212,7 +289,10 @@ def ledger(matches: pl.DataFrame, engagement: EngagementSection) -> pl.DataFrame
             LINE_COLUMN,
             "decay_factor",
             pl.col(f"_counted_{position}").alias("counted"),
-            pl.col(f"_earned_{position}").alias("points"),
+            pl.when(pl.col(f"_counted_{position}"))
+            .then(pl.col(f"_raw_{position}"))
+            .otherwise(0.0)
+            .alias("points"),
         )
         for position, _ in rules
     ]

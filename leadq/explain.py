@@ -44,7 +44,10 @@ class LeadExplanation:
 
 
 def explain_lead(result: ScoringResult, lead_id: str) -> LeadExplanation:
-    """Gather why `lead_id` is or is not an MQL in `result`."""
+    """Gather why `lead_id` is or is not an MQL in `result`.
+
+    The activities are listed only when `result` was scored with `ledger_leads` naming the lead.
+    """
     rows = result.leads.filter(pl.col(LEAD_ID) == lead_id.strip())
     if rows.is_empty():
         msg = f"no lead has the id {lead_id!r}; ids are compared as text, with case"

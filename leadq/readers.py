@@ -5,18 +5,27 @@ from __future__ import annotations
 import difflib
 import glob
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
 from leadq.conditions import clean_text
-from leadq.csv_files import FIELDS_COLUMN, header_names, open_source, read_records
+from leadq.csv_files import (
+    FIELDS_COLUMN,
+    RECORD_COLUMN,
+    header_names,
+    open_source,
+    scan_layout,
+    scan_records,
+    utf8_error,
+)
 from leadq.csv_files import LINE_COLUMN as LINE_COLUMN
 from leadq.errors import InputDataError
 
 FILE_COLUMN = "_file"
+ORDER_COLUMN = "_order"
 _CSV_SUFFIXES = {".csv", ".tsv", ".txt"}
 _PARQUET_SUFFIXES = {".parquet", ".pq"}
 _EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls"}
@@ -82,49 +91,135 @@ def read_table(
     optional: Sequence[str] = (),
     base: Path | None = None,
 ) -> Table:
-    """Read `columns` from every file, clean them as text, and stack the files.
+    """Read `columns` from every file at once; `TableScan` describes the reading."""
+    scan = TableScan(
+        paths,
+        columns=columns,
+        options=options,
+        table=table,
+        uses=uses,
+        optional=optional,
+        base=base,
+    )
+    frames, rejects = [], []
+    for batch in scan.batches(batch_rows=None):
+        frames.append(batch.rows)
+        rejects.append(batch.rejects)
+    return Table(
+        frame=pl.concat([scan.empty_rows(), *frames]),
+        files=scan.files,
+        rejects=pl.concat([scan.empty_rejects(), *rejects]),
+    )
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Some rows of one input file: usable rows, and rows with the wrong number of fields."""
+
+    rows: pl.DataFrame
+    rejects: pl.DataFrame
+    file_index: int
+    """The position of the batch's file among the scanned paths."""
+
+
+class TableScan:
+    """Reads `columns` from every file in turn, in batches, cleaned as text.
 
     Each file must have every column except those in `optional`, which only need to be in
     one of the files: activity exports from several tools rarely share all their columns, so
     a file without one reads as missing values there. Lines are the line in the file where
     a record starts, the header being line 1. Rows with more or fewer fields than the header
-    go to `Table.rejects`. Outputs name each file relative to `base` (the config's folder),
-    so they do not change with the working folder. `uses` maps columns to the config keys
-    that name them, for error messages.
+    are rejects. Outputs name each file relative to `base` (the config's folder), so they do
+    not change with the working folder. `uses` maps columns to the config keys that name
+    them, for error messages. `files` lists the files read so far with their row counts.
     """
-    uses = uses or {}
-    frames = []
-    rejects = []
-    files = []
-    headers: list[set[str]] = []
-    for path in paths:
-        label = display_path(path)
-        source = _open(path, options=options, label=label, table=table)
-        headers.append(set(source.names))
-        present = [c for c in columns if c not in optional or c in source.names]
-        _check_columns(source.names, present, uses, label=label)
-        rows = source.read(present)
-        name = os.path.relpath(path.resolve(), base) if base else label
-        absent = [pl.lit(None, dtype=pl.String).alias(c) for c in columns if c not in present]
-        rows = rows.with_columns(*absent, pl.lit(name).alias(FILE_COLUMN))
-        good, bad = _split_by_shape(rows, width=source.width)
-        frames.append(good.select(*columns, FILE_COLUMN, LINE_COLUMN))
-        rejects.append(bad.select(*columns, FILE_COLUMN, LINE_COLUMN, "problem", "reason"))
-        files.append(SourceFile(path=name, rows=rows.height))
-    _check_optional_columns(optional, headers, paths, uses, table=table)
 
-    schema = {column: pl.String for column in columns}
-    empty = pl.DataFrame(schema={**schema, FILE_COLUMN: pl.String, LINE_COLUMN: pl.Int64})
-    stacked = pl.concat(frames, how="vertical") if frames else empty
-    cleaned = stacked.with_columns(clean_text(column, options.null_values) for column in columns)
-    shape_rejects = (
-        pl.concat(rejects)
-        if rejects
-        else empty.with_columns(
-            problem=pl.lit(None, dtype=pl.String), reason=pl.lit(None, dtype=pl.String)
+    def __init__(
+        self,
+        paths: Sequence[Path],
+        *,
+        columns: Sequence[str],
+        options: ReadOptions,
+        table: str,
+        uses: Mapping[str, str] | None = None,
+        optional: Sequence[str] = (),
+        base: Path | None = None,
+    ) -> None:
+        self.paths = list(paths)
+        self.columns = list(columns)
+        self.options = options
+        self.table = table
+        self.uses = uses or {}
+        self.optional = list(optional)
+        self.base = base
+        self.files: list[SourceFile] = []
+
+    def batches(self, *, batch_rows: int | None) -> Iterator[Batch]:
+        """Yield the rows of every file, at most `batch_rows` at a time (None: whole files)."""
+        opened = [self._open(path) for path in self.paths]
+        headers = [set(source.names) for source, _ in opened]
+        _check_optional_columns(self.optional, headers, self.paths, self.uses, table=self.table)
+
+        for position, (source, name) in enumerate(opened):
+            present = [c for c in self.columns if c not in self.optional or c in source.names]
+            absent = [
+                pl.lit(None, dtype=pl.String).alias(c) for c in self.columns if c not in present
+            ]
+            rows_read = 0
+            for frame in source.batches(present, batch_rows):
+                rows_read += frame.height
+                rows = frame.with_columns(
+                    *absent,
+                    pl.lit(name).alias(FILE_COLUMN),
+                    # one order across files: file by file, then record by record
+                    (pl.col(RECORD_COLUMN) + (position << 40)).alias(ORDER_COLUMN),
+                )
+                good, bad = _split_by_shape(rows, width=source.width)
+                cleaned = good.with_columns(
+                    clean_text(column, self.options.null_values) for column in self.columns
+                )
+                yield Batch(
+                    rows=cleaned.select(*self.columns, FILE_COLUMN, LINE_COLUMN, ORDER_COLUMN),
+                    rejects=bad.select(
+                        *self.columns, FILE_COLUMN, LINE_COLUMN, ORDER_COLUMN, "problem", "reason"
+                    ),
+                    file_index=position,
+                )
+            self.files.append(SourceFile(path=name, rows=rows_read))
+
+    def empty_rows(self) -> pl.DataFrame:
+        """A frame with no rows and the columns that batches have."""
+        schema = {column: pl.String for column in self.columns}
+        return pl.DataFrame(
+            schema={
+                **schema,
+                FILE_COLUMN: pl.String,
+                LINE_COLUMN: pl.Int64,
+                ORDER_COLUMN: pl.Int64,
+            }
         )
-    )
-    return Table(frame=cleaned, files=files, rejects=shape_rejects)
+
+    def empty_rejects(self) -> pl.DataFrame:
+        """A frame with no rows and the columns that batch rejects have."""
+        schema = {column: pl.String for column in self.columns}
+        return pl.DataFrame(
+            schema={
+                **schema,
+                FILE_COLUMN: pl.String,
+                LINE_COLUMN: pl.Int64,
+                ORDER_COLUMN: pl.Int64,
+                "problem": pl.String,
+                "reason": pl.String,
+            }
+        )
+
+    def _open(self, path: Path) -> tuple[_OpenFile, str]:
+        label = display_path(path)
+        source = _open(path, options=self.options, label=label, table=self.table)
+        present = [c for c in self.columns if c not in self.optional or c in source.names]
+        _check_columns(source.names, present, self.uses, label=label)
+        name = os.path.relpath(path.resolve(), self.base) if self.base else label
+        return source, name
 
 
 def _split_by_shape(rows: pl.DataFrame, *, width: int) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -194,7 +289,8 @@ class _OpenFile:
     """Column names without stray spaces."""
     width: int
     """Number of fields in the header, blank names included."""
-    read: Callable[[Sequence[str]], pl.DataFrame]
+    batches: Callable[[Sequence[str], int | None], Iterator[pl.DataFrame]]
+    """Yield the given columns with RECORD_COLUMN and LINE_COLUMN, in batches of rows."""
 
 
 def _open(path: Path, *, options: ReadOptions, label: str, table: str) -> _OpenFile:
@@ -223,29 +319,38 @@ def _open_csv(path: Path, *, options: ReadOptions, label: str) -> _OpenFile:
     names, separator = header_names(source, delimiter=options.delimiter, label=label)
     by_name = _names_by_stripped(names, label=label)
 
-    def read(columns: Sequence[str]) -> pl.DataFrame:
+    def batches(columns: Sequence[str], batch_rows: int | None) -> Iterator[pl.DataFrame]:
         wanted = _match_columns(by_name, columns, label=label)
         try:
-            return read_records(source, separator=separator, columns=wanted, label=label)
+            layout = scan_layout(
+                source, separator=separator, width=len(names), batch_rows=batch_rows
+            )
+            records = scan_records(source, separator=separator, columns=wanted)
+            for frame in _collect(records, batch_rows):
+                yield layout.apply(frame)
         except pl.exceptions.PolarsError as error:
-            raise _unreadable(error, table="input", label=label) from None
+            raise utf8_error(error, source, label) from None
 
-    return _OpenFile(names=list(by_name), width=len(names), read=read)
+    return _OpenFile(names=list(by_name), width=len(names), batches=batches)
 
 
 def _open_parquet(path: Path, *, label: str) -> _OpenFile:
     by_name = _names_by_stripped(list(pl.read_parquet_schema(path)), label=label)
 
-    def read(columns: Sequence[str]) -> pl.DataFrame:
+    def batches(columns: Sequence[str], batch_rows: int | None) -> Iterator[pl.DataFrame]:
         wanted = _match_columns(by_name, columns, label=label)
-        frame = pl.read_parquet(path, columns=list(wanted.values()))
-        frame = frame.rename({original: name for name, original in wanted.items()})
-        frame = frame.with_columns(_as_text(column, frame.schema[column]) for column in columns)
-        return frame.with_row_index(LINE_COLUMN, offset=1).with_columns(
-            pl.col(LINE_COLUMN).cast(pl.Int64)
+        scan = pl.scan_parquet(path).select(
+            pl.col(original).alias(name) for name, original in wanted.items()
         )
+        schema = scan.collect_schema()
+        scan = scan.with_columns(_as_text(column, schema[column]) for column in columns)
+        scan = scan.with_row_index(RECORD_COLUMN).with_columns(
+            pl.col(RECORD_COLUMN).cast(pl.Int64),
+            (pl.col(RECORD_COLUMN).cast(pl.Int64) + 1).alias(LINE_COLUMN),
+        )
+        yield from _collect(scan, batch_rows)
 
-    return _OpenFile(names=list(by_name), width=len(by_name), read=read)
+    return _OpenFile(names=list(by_name), width=len(by_name), batches=batches)
 
 
 def _open_excel(path: Path, *, sheet: str | None, label: str) -> _OpenFile:
@@ -257,14 +362,22 @@ def _open_excel(path: Path, *, sheet: str | None, label: str) -> _OpenFile:
     )
     by_name = _names_by_stripped(frame.columns, label=label)
 
-    def read(columns: Sequence[str]) -> pl.DataFrame:
+    def batches(columns: Sequence[str], batch_rows: int | None) -> Iterator[pl.DataFrame]:
         wanted = _match_columns(by_name, columns, label=label)
         selected = frame.select(pl.col(original).alias(name) for name, original in wanted.items())
-        return selected.with_row_index(LINE_COLUMN, offset=2).with_columns(
-            pl.col(LINE_COLUMN).cast(pl.Int64)
+        yield selected.with_row_index(RECORD_COLUMN).with_columns(
+            pl.col(RECORD_COLUMN).cast(pl.Int64),
+            (pl.col(RECORD_COLUMN).cast(pl.Int64) + 2).alias(LINE_COLUMN),
         )
 
-    return _OpenFile(names=list(by_name), width=len(by_name), read=read)
+    return _OpenFile(names=list(by_name), width=len(by_name), batches=batches)
+
+
+def _collect(scan: pl.LazyFrame, batch_rows: int | None) -> Iterator[pl.DataFrame]:
+    if batch_rows is None:
+        yield scan.collect()
+    else:
+        yield from scan.collect_batches(chunk_size=batch_rows)
 
 
 def _as_text(column: str, dtype: pl.DataType) -> pl.Expr:

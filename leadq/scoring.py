@@ -4,28 +4,30 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
+from leadq.activity_scoring import (
+    DEFAULT_BATCH_ROWS,
+    ActivityCounts,
+    ActivityScores,
+    activity_columns,
+    score_activity_files,
+)
 from leadq.config import Config
 from leadq.engagement import (
-    DAY,
     KEY,
     LEAD_ID,
     LOCAL_TIME,
     ORDER,
-    REJECT_PROBLEM,
-    REJECT_REASON,
     Window,
-    activity_totals,
     count_column,
+    empty_activity_totals,
     ledger,
-    match_activities,
-    parse_activities,
     points_column,
     round_score,
     with_engagement,
@@ -55,18 +57,6 @@ REJECT_SCHEMA = {
 
 
 @dataclass
-class ActivityCounts:
-    """Activity row counts by outcome, each row counted in exactly one of them."""
-
-    total: int = 0
-    rejected: int = 0
-    unmatched: int = 0
-    future_dated: int = 0
-    before_window: int = 0
-    in_window: int = 0
-
-
-@dataclass
 class ScoringResult:
     """Everything one run produced, before it is written anywhere."""
 
@@ -76,7 +66,7 @@ class ScoringResult:
     leads: pl.DataFrame
     """Every lead with its output columns plus internal `_`-prefixed columns."""
     matches: pl.DataFrame
-    """In-window activities with, per activity rule, whether it matched, counted and earned."""
+    """The matched in-window activities of the leads named in `ledger_leads`, if any."""
     rejects: pl.DataFrame
     lead_files: list[SourceFile]
     activity_files: list[SourceFile]
@@ -90,13 +80,10 @@ class ScoringResult:
         """The `scored_leads` output: every lead, sorted by lead id."""
         return self.leads.select(self.output_columns)
 
-    @property
-    def ledger(self) -> pl.DataFrame:
-        """One row per in-window activity and matching activity rule."""
-        return ledger(self.matches, self.config.engagement)
-
     def ledger_for(self, lead_id: str) -> pl.DataFrame:
-        """Return the ledger rows of one lead."""
+        """Return the ledger rows of one lead named in `ledger_leads` when scoring."""
+        if self.matches.is_empty():
+            return ledger(self.matches, self.config.engagement)
         return ledger(self.matches.filter(pl.col(LEAD_ID) == lead_id), self.config.engagement)
 
     @property
@@ -120,12 +107,16 @@ def score_leads(
     activity_patterns: Sequence[str] | None = None,
     as_of: dt.date | None = None,
     on_step: Callable[[str], None] | None = None,
+    batch_rows: int | None = DEFAULT_BATCH_ROWS,
+    ledger_leads: Collection[str] = (),
 ) -> ScoringResult:
     """Score every lead of the configured inputs as of the end of `as_of`.
 
     Arguments override the config's `[inputs]`; `as_of` defaults to today in the activity
     time zone. `on_step` is called with the name of each step as it starts, for progress
-    displays. Raises ConfigError for missing inputs and InputDataError for unreadable ones.
+    displays. Activities are read `batch_rows` at a time (None: each file whole), and the
+    matched activities of `ledger_leads` are kept for `ScoringResult.ledger_for`. Raises
+    ConfigError for missing inputs and InputDataError for unreadable ones.
     """
     step = on_step or (lambda _name: None)
     timezone = config.activities.timezone if config.activities else "UTC"
@@ -142,11 +133,17 @@ def score_leads(
     leads = with_fit(leads, config.fit, decimal_comma=decimal_comma)
 
     step("Reading and scoring activities")
-    matches, activity_rejects, activity_files, counts = _match_activity_tables(
-        config, activity_paths, leads, window, activity_base
+    activities = _score_activities(
+        config,
+        activity_paths,
+        leads,
+        window,
+        base=activity_base,
+        batch_rows=batch_rows,
+        ledger_leads=ledger_leads,
     )
     step("Deciding MQLs")
-    scored = leads.join(activity_totals(matches, config.engagement), on=LEAD_ID, how="left")
+    scored = leads.join(activities.totals, on=LEAD_ID, how="left")
     scored = with_lead_rules(scored, config.engagement, decimal_comma=decimal_comma)
     scored = with_engagement(scored, config.engagement.rules)
     scored = with_mql(scored, config.mql, config.engagement.rules).sort(LEAD_ID)
@@ -162,12 +159,12 @@ def score_leads(
         as_of=as_of,
         window=window,
         leads=scored,
-        matches=matches,
-        rejects=pl.concat([lead_rejects, activity_rejects]),
+        matches=activities.matches,
+        rejects=pl.concat([lead_rejects, activities.rejects]),
         lead_files=lead_files,
-        activity_files=activity_files,
+        activity_files=activities.files,
         lead_rows_read=lead_rows,
-        activity_counts=counts,
+        activity_counts=activities.counts,
         rule_stats=_rule_stats(config, scored),
         output_columns=output_columns,
     )
@@ -203,14 +200,6 @@ def _input_paths(
     return lead_paths, expand_patterns(patterns, table="activity")
 
 
-def _activity_columns(config: Config) -> tuple[list[str], list[str]]:
-    """Return the activity columns every file needs, and those only some files need."""
-    uses = config.activity_column_uses()
-    required = [column for column, key in uses.items() if key.startswith("activities.")]
-    optional = [column for column in uses if column not in required]
-    return required, optional
-
-
 def _read_leads(
     config: Config, paths: list[Path], base: Path | None
 ) -> tuple[pl.DataFrame, pl.DataFrame, list[SourceFile], int]:
@@ -226,7 +215,7 @@ def _read_leads(
         base=base,
     )
     id_column = config.leads.id
-    frame = table.frame.with_row_index(ORDER).with_columns(pl.col(id_column).alias(LEAD_ID))
+    frame = table.frame.with_columns(pl.col(id_column).alias(LEAD_ID))
     if config.leads.email:
         frame = frame.with_columns(pl.col(config.leads.email).alias("email"))
 
@@ -295,50 +284,40 @@ def _keep_one_row_per_lead(
     return kept.sort(ORDER), superseded
 
 
-def _match_activity_tables(
-    config: Config, paths: list[Path], leads: pl.DataFrame, window: Window, base: Path | None
-) -> tuple[pl.DataFrame, pl.DataFrame, list[SourceFile], ActivityCounts]:
+def _score_activities(
+    config: Config,
+    paths: list[Path],
+    leads: pl.DataFrame,
+    window: Window,
+    *,
+    base: Path | None,
+    batch_rows: int | None,
+    ledger_leads: Collection[str],
+) -> ActivityScores:
     section = config.activities
     if section is None or not paths:
-        return pl.DataFrame(schema={LEAD_ID: pl.String}), _no_rejects(), [], ActivityCounts()
-
-    required, optional = _activity_columns(config)
-    columns = required + optional
-    table = read_table(
-        paths,
-        columns=columns,
-        options=read_options(config),
-        table="activity",
-        uses=config.activity_column_uses(),
-        optional=optional,
-        base=base,
-    )
-    parsed = parse_activities(table.frame.with_row_index(ORDER), section)
-    rejected = parsed.filter(pl.col(REJECT_REASON).is_not_null())
-    usable = parsed.filter(pl.col(REJECT_REASON).is_null())
-
+        return ActivityScores(
+            totals=empty_activity_totals(config.engagement),
+            counts=ActivityCounts(),
+            rejects=_no_rejects(),
+            files=[],
+            matches=pl.DataFrame(),
+        )
     lead_key = pl.col(LEAD_ID) if section.lead_id else pl.col("email").str.to_lowercase()
-    keys = leads.select(lead_key.alias(KEY), LEAD_ID).drop_nulls(KEY)
-    credits = usable.join(keys, on=KEY, how="inner")
-    is_matched = pl.col(KEY).is_in(keys.get_column(KEY).implode()).fill_null(False)
-    counts = ActivityCounts(
-        total=parsed.height + table.rejects.height,
-        rejected=rejected.height + table.rejects.height,
-        unmatched=usable.filter(~is_matched).height,
-        future_dated=usable.filter(is_matched & (pl.col(DAY) > window.as_of)).height,
-        before_window=usable.filter(is_matched & (pl.col(DAY) < window.first_day)).height,
+    lead_keys = leads.select(lead_key.alias(KEY), LEAD_ID).drop_nulls(KEY)
+    scores = score_activity_files(
+        config,
+        paths,
+        lead_keys,
+        window,
+        options=read_options(config),
+        base=base,
+        batch_rows=batch_rows,
+        ledger_leads=ledger_leads,
     )
-    counts.in_window = counts.total - counts.rejected - counts.unmatched
-    counts.in_window -= counts.future_dated + counts.before_window
-
-    in_window = credits.filter(pl.col(DAY).is_between(window.first_day, window.as_of))
-    matches = match_activities(
-        in_window, config.engagement, window, decimal_comma=config.inputs.decimal_comma
-    )
-    rejected = rejected.rename({REJECT_REASON: "reason", REJECT_PROBLEM: "problem"})
-    rejected = pl.concat([table.rejects, rejected], how="diagonal_relaxed")
-    rejects = _rejects("activities", rejected, columns, table.files)
-    return matches, rejects, table.files, counts
+    required, optional = activity_columns(config)
+    scores.rejects = _rejects("activities", scores.rejects, required + optional, scores.files)
+    return scores
 
 
 def _rejects(

@@ -52,6 +52,7 @@ def parse_local_times(
     timezone: str,
     timestamp_format: str | None,
     format_setting: str = "activities.timestamp_format",
+    slashed_dates: SlashedDates | None = None,
 ) -> pl.Series:
     """Parse cleaned timestamp text to naive Datetimes on the wall clock of `timezone`.
 
@@ -61,8 +62,10 @@ def parse_local_times(
     day first, and slashed dates take the order that the whole column allows. With
     `timestamp_format`, only that format is used. Unreadable values become null.
 
-    Raises InputDataError when slashed dates fit both day-first and month-first order; its
-    message points to `format_setting`, the config key that settles the order.
+    `slashed_dates` carries what the whole column says about slashed dates when `values`
+    is only part of it. Raises InputDataError when slashed dates fit both day-first and
+    month-first order; its message points to `format_setting`, the config key that settles
+    the order.
     """
     frame = values.rename("value").to_frame()
     if timestamp_format is not None:
@@ -70,7 +73,10 @@ def parse_local_times(
         shape = _Shape(pattern=".*", parse_format=timestamp_format, zone=zone)
         return frame.select(_parse(shape, timezone)).to_series()
 
-    slash_order = _slash_order(values, format_setting)
+    if slashed_dates is None:
+        slashed_dates = SlashedDates()
+        slashed_dates.add(values)
+    slash_order = slashed_dates.order(values.name, format_setting)
     shapes = _shapes_in(_sample(values), slash_order)
     parsed = frame.select(_parse_all(shapes, timezone)).to_series()
 
@@ -167,26 +173,47 @@ def _to_local(instant: pl.Expr, timezone: str) -> pl.Expr:
     return local.dt.cast_time_unit("us")
 
 
-def _slash_order(values: pl.Series, format_setting: str) -> str | None:
-    """Return `%d/%m` or `%m/%d` for the slashed dates in `values`, or None if there are none."""
-    slashed = values.filter(values.str.contains(_SLASHED))
-    if slashed.is_empty():
-        return None
-    parts = slashed.str.extract_groups(_SLASHED).struct.unnest()
-    day_first = bool((parts.get_column("1").cast(pl.Int32) > 12).any())
-    month_first = bool((parts.get_column("2").cast(pl.Int32) > 12).any())
-    if day_first and not month_first:
-        return "%d/%m"
-    if month_first and not day_first:
-        return "%m/%d"
+class SlashedDates:
+    """What a column's slashed dates (`03/04/2026`) say about their order, batch by batch."""
 
-    problem = (
-        "mixes day-first and month-first dates"
-        if day_first
-        else "has dates that fit both day-first and month-first order"
-    )
-    msg = (
-        f"column {values.name!r} {problem} (for example {slashed[0]!r}). Set {format_setting} "
-        'to the order the export uses, e.g. "%d/%m/%Y %H:%M" or "%m/%d/%Y %H:%M"'
-    )
-    raise InputDataError(msg, column=values.name)
+    def __init__(self) -> None:
+        self.day_first = False
+        self.month_first = False
+        self.example: str | None = None
+
+    def add(self, values: pl.Series) -> None:
+        """Take in more values of the column."""
+        slashed = values.filter(values.str.contains(_SLASHED))
+        if slashed.is_empty():
+            return
+        parts = slashed.str.extract_groups(_SLASHED).struct.unnest()
+        self.day_first |= bool((parts.get_column("1").cast(pl.Int32) > 12).any())
+        self.month_first |= bool((parts.get_column("2").cast(pl.Int32) > 12).any())
+        self.example = self.example or slashed[0]
+
+    @property
+    def seen(self) -> bool:
+        """Whether any slashed date was seen."""
+        return self.example is not None
+
+    def order(self, column: str, format_setting: str) -> str | None:
+        """Return `%d/%m` or `%m/%d`, or None without slashed dates.
+
+        Raises InputDataError when the dates fit both orders or need different ones.
+        """
+        if not self.seen:
+            return None
+        if self.day_first and not self.month_first:
+            return "%d/%m"
+        if self.month_first and not self.day_first:
+            return "%m/%d"
+        problem = (
+            "mixes day-first and month-first dates"
+            if self.day_first
+            else "has dates that fit both day-first and month-first order"
+        )
+        msg = (
+            f"column {column!r} {problem} (for example {self.example!r}). Set {format_setting} "
+            'to the order the export uses, e.g. "%d/%m/%Y %H:%M" or "%m/%d/%Y %H:%M"'
+        )
+        raise InputDataError(msg, column=column)

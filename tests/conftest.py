@@ -62,7 +62,8 @@ def score(tmp_path: Path) -> Scorer:
         if activities is not None:
             header = ["lead", "type", "at"] if not activities else None
             inputs["activities"] = str(write_csv(tmp_path / "activities.csv", activities, header))
-        return score_leads(parse_config(raw), as_of=as_of)
+        lead_ids = [row["id"].strip() for row in leads if row.get("id", "").strip()]
+        return score_leads(parse_config(raw), as_of=as_of, ledger_leads=lead_ids)
 
     return run
 

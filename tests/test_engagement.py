@@ -92,7 +92,8 @@ def test_max_count_keeps_most_recent_matches(score: Scorer):
     # 10 * 0.5**0 + 10 * 0.5**1 = 15
     assert lead(result, "L1")["engagement_score"] == 15
     assert lead(result, "L1")["reasons"] == "Visit x2 +15"
-    counted = result.ledger.filter(result.ledger["counted"])
+    ledger = result.ledger_for("L1")
+    counted = ledger.filter(ledger["counted"])
     assert sorted(str(t.date()) for t in counted["activity_time"]) == ["2026-11-29", "2026-11-30"]
 
 

@@ -1,0 +1,192 @@
+"""Scoring activity files batch by batch, so that memory stays bounded however large they are."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from leadq.config import Config
+from leadq.engagement import (
+    DAY,
+    KEY,
+    LEAD_ID,
+    LOCAL_TIME,
+    REJECT_PROBLEM,
+    REJECT_REASON,
+    EngagementTotals,
+    Window,
+    match_activities,
+    parse_activities,
+)
+from leadq.readers import (
+    FILE_COLUMN,
+    LINE_COLUMN,
+    Batch,
+    ReadOptions,
+    SourceFile,
+    TableScan,
+)
+from leadq.timestamps import SlashedDates
+
+# Rows per batch: large enough that Polars' per-call costs vanish, small enough that a batch
+# with its parsed and matched columns takes a few hundred MB at most.
+DEFAULT_BATCH_ROWS = 2_000_000
+
+
+@dataclass
+class ActivityCounts:
+    """Activity row counts by outcome, each row counted in exactly one of them."""
+
+    total: int = 0
+    rejected: int = 0
+    unmatched: int = 0
+    future_dated: int = 0
+    before_window: int = 0
+    in_window: int = 0
+
+
+@dataclass
+class ActivityScores:
+    """What the activity files gave: per-lead totals, counts, rejected rows and files read."""
+
+    totals: pl.DataFrame
+    """One row per lead with a count and a points column per activity rule."""
+    counts: ActivityCounts
+    rejects: pl.DataFrame
+    """Rejected rows with their used columns, file, line, order, `problem` and `reason`."""
+    files: list[SourceFile]
+    matches: pl.DataFrame
+    """The matched in-window activities of the leads asked for in `ledger_leads`."""
+
+
+def activity_columns(config: Config) -> tuple[list[str], list[str]]:
+    """Return the activity columns every file needs, and those only some files need."""
+    uses = config.activity_column_uses()
+    required = [column for column, key in uses.items() if key.startswith("activities.")]
+    optional = [column for column in uses if column not in required]
+    return required, optional
+
+
+def score_activity_files(
+    config: Config,
+    paths: Sequence[Path],
+    lead_keys: pl.DataFrame,
+    window: Window,
+    *,
+    options: ReadOptions,
+    base: Path | None,
+    batch_rows: int | None = DEFAULT_BATCH_ROWS,
+    ledger_leads: Collection[str] = (),
+) -> ActivityScores:
+    """Read, check, match and total the activities of every file, one batch at a time.
+
+    `lead_keys` maps the join key (KEY: lead id, or lower-case e-mail) to LEAD_ID. With
+    `batch_rows = None` each file is read whole. The totals do not depend on the batch size.
+    """
+    section = config.activities
+    assert section is not None
+    required, optional = activity_columns(config)
+    scan = TableScan(
+        paths,
+        columns=required + optional,
+        options=options,
+        table="activity",
+        uses=config.activity_column_uses(),
+        optional=optional,
+        base=base,
+    )
+    slashed_dates = SlashedDates()
+    known_keys = lead_keys.get_column(KEY).implode()
+    totals = EngagementTotals(config.engagement)
+    counts = ActivityCounts()
+    rejects = [scan.empty_rejects()]
+    kept_matches: list[pl.DataFrame] = []
+
+    file_index = -1
+    for batch in scan.batches(batch_rows=batch_rows):
+        if batch.file_index != file_index:
+            file_index = batch.file_index
+            slashed_dates = _slashed_dates(scan, batch, section.timestamp, batch_rows)
+        parsed = parse_activities(batch.rows, section, slashed_dates=slashed_dates)
+        rejected = parsed.filter(pl.col(REJECT_REASON).is_not_null())
+        usable = parsed.filter(pl.col(REJECT_REASON).is_null())
+        _count(counts, batch.rejects.height, rejected.height, usable, known_keys, window)
+
+        rejects.append(batch.rejects)
+        rejects.append(
+            rejected.rename({REJECT_REASON: "reason", REJECT_PROBLEM: "problem"}).select(
+                rejects[0].columns
+            )
+        )
+        in_window = usable.filter(pl.col(DAY).is_between(window.first_day, window.as_of))
+        credits = in_window.join(lead_keys, on=KEY, how="inner")
+        matches = match_activities(
+            credits, config.engagement, window, decimal_comma=config.inputs.decimal_comma
+        )
+        totals.add(matches)
+        if ledger_leads:
+            kept_matches.append(matches.filter(pl.col(LEAD_ID).is_in(list(ledger_leads))))
+
+    return ActivityScores(
+        totals=totals.finish(),
+        counts=counts,
+        rejects=pl.concat(rejects, how="diagonal_relaxed"),
+        files=scan.files,
+        matches=pl.concat(kept_matches) if kept_matches else pl.DataFrame(),
+    )
+
+
+def _count(
+    counts: ActivityCounts,
+    shape_rejects: int,
+    value_rejects: int,
+    usable: pl.DataFrame,
+    known_keys: pl.Series,
+    window: Window,
+) -> None:
+    """Add one batch's rows to the counts: rejected, unmatched, future, before, in window."""
+    is_matched = pl.col(KEY).is_in(known_keys).fill_null(False)
+    day = pl.col(DAY)
+    unmatched, future, before, in_window = usable.select(
+        (~is_matched).sum().alias("unmatched"),
+        (is_matched & (day > window.as_of)).sum().alias("future"),
+        (is_matched & (day < window.first_day)).sum().alias("before"),
+        (is_matched & day.is_between(window.first_day, window.as_of)).sum().alias("in_window"),
+    ).row(0)
+    counts.total += shape_rejects + value_rejects + usable.height
+    counts.rejected += shape_rejects + value_rejects
+    counts.unmatched += unmatched
+    counts.future_dated += future
+    counts.before_window += before
+    counts.in_window += in_window
+
+
+def _slashed_dates(
+    scan: TableScan, first_batch: Batch, column: str, batch_rows: int | None
+) -> SlashedDates:
+    """Gather what one file's slashed dates say about their order.
+
+    The order is decided for each file as a whole, since exports from different tools may
+    differ. When the file's first batch has slashed dates and the file is read in batches,
+    its timestamp column is read once more beforehand, because one batch may not settle it.
+    """
+    evidence = SlashedDates()
+    evidence.add(first_batch.rows.get_column(column))
+    if not evidence.seen or batch_rows is None:
+        return evidence
+    timestamps = TableScan(
+        [scan.paths[first_batch.file_index]],
+        columns=[column],
+        options=scan.options,
+        table=scan.table,
+        base=scan.base,
+    )
+    for batch in timestamps.batches(batch_rows=batch_rows):
+        evidence.add(batch.rows.get_column(column))
+    return evidence
+
+
+__all__ = ["FILE_COLUMN", "LINE_COLUMN", "LOCAL_TIME", "ActivityScores", "score_activity_files"]
