@@ -34,6 +34,7 @@ from leadq.timestamps import SlashedDates
 # Rows per batch: large enough that Polars' per-call costs vanish, small enough that a batch
 # with its parsed and matched columns takes a few hundred MB at most.
 DEFAULT_BATCH_ROWS = 2_000_000
+_MATCHED = "_matched"
 
 
 @dataclass
@@ -112,8 +113,10 @@ def score_activity_files(
             slashed_dates = _slashed_dates(scan, batch, section.timestamp, batch_rows)
         parsed = parse_activities(batch.rows, section, slashed_dates=slashed_dates)
         rejected = parsed.filter(pl.col(REJECT_REASON).is_not_null())
-        usable = parsed.filter(pl.col(REJECT_REASON).is_null())
-        _count(counts, batch.rejects.height, rejected.height, usable, known_keys, window)
+        usable = parsed.filter(pl.col(REJECT_REASON).is_null()).with_columns(
+            pl.col(KEY).is_in(known_keys).fill_null(False).alias(_MATCHED)
+        )
+        _count(counts, batch.rejects.height, rejected.height, usable, window)
 
         rejects.append(batch.rejects)
         rejects.append(
@@ -121,8 +124,15 @@ def score_activity_files(
                 rejects[0].columns
             )
         )
-        in_window = usable.filter(pl.col(DAY).is_between(window.first_day, window.as_of))
-        credits = in_window.join(lead_keys, on=KEY, how="inner")
+        in_window = usable.filter(
+            pl.col(_MATCHED) & pl.col(DAY).is_between(window.first_day, window.as_of)
+        )
+        if section.lead_id:
+            # the key is the lead id itself, so no join is needed
+            credits = in_window.with_columns(pl.col(KEY).alias(LEAD_ID))
+        else:
+            # an e-mail shared by several leads credits each of them
+            credits = in_window.join(lead_keys, on=KEY, how="inner")
         matches = match_activities(
             credits, config.engagement, window, decimal_comma=config.inputs.decimal_comma
         )
@@ -144,11 +154,10 @@ def _count(
     shape_rejects: int,
     value_rejects: int,
     usable: pl.DataFrame,
-    known_keys: pl.Series,
     window: Window,
 ) -> None:
     """Add one batch's rows to the counts: rejected, unmatched, future, before, in window."""
-    is_matched = pl.col(KEY).is_in(known_keys).fill_null(False)
+    is_matched = pl.col(_MATCHED)
     day = pl.col(DAY)
     unmatched, future, before, in_window = usable.select(
         (~is_matched).sum().alias("unmatched"),

@@ -25,12 +25,28 @@ _TRUE_WORDS = ["true", "yes", "y", "1"]
 _FALSE_WORDS = ["false", "no", "n", "0"]
 
 
-def clean_text(column: str, null_values: Iterable[str]) -> pl.Expr:
-    """Trim a column read as text and turn blanks and null tokens into null."""
-    trimmed = pl.col(column).cast(pl.String).str.strip_chars()
+# White space that exports leave around values. Checking the first and last character for
+# these is much cheaper than trimming every value, so columns without any skip the trim.
+_EDGE_SPACE = [" ", "\t", "\r", "\n", "\u00a0"]
+
+
+def clean_text(column: str, null_values: Iterable[str], *, trim: bool = True) -> pl.Expr:
+    """Trim a column read as text and turn blanks and null tokens into null.
+
+    `trim = False` skips the trimming, for a column that `needs_trim` found clean.
+    """
+    value = pl.col(column).cast(pl.String)
+    trimmed = value.str.strip_chars() if trim else value
     tokens = [token.strip() for token in null_values]
-    is_missing = (trimmed == "") | trimmed.is_in(tokens)
+    is_missing = (trimmed.str.len_bytes() == 0) | trimmed.is_in(tokens)
     return pl.when(is_missing).then(None).otherwise(trimmed).alias(column)
+
+
+def needs_trim(column: str) -> pl.Expr:
+    """Build a Boolean aggregate that is true when any value starts or ends with white space."""
+    value = pl.col(column).cast(pl.String)
+    edges = [value.str.starts_with(space) | value.str.ends_with(space) for space in _EDGE_SPACE]
+    return pl.any_horizontal(edges).any().alias(column)
 
 
 def number_expr(value: pl.Expr, *, decimal_comma: bool = False) -> pl.Expr:

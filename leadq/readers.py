@@ -11,7 +11,7 @@ from pathlib import Path
 
 import polars as pl
 
-from leadq.conditions import clean_text
+from leadq.conditions import clean_text, needs_trim
 from leadq.csv_files import (
     FIELDS_COLUMN,
     RECORD_COLUMN,
@@ -175,8 +175,10 @@ class TableScan:
                     (pl.col(RECORD_COLUMN) + (position << 40)).alias(ORDER_COLUMN),
                 )
                 good, bad = _split_by_shape(rows, width=source.width)
+                untrimmed = good.select(needs_trim(column) for column in self.columns).row(0)
                 cleaned = good.with_columns(
-                    clean_text(column, self.options.null_values) for column in self.columns
+                    clean_text(column, self.options.null_values, trim=bool(trim))
+                    for column, trim in zip(self.columns, untrimmed, strict=True)
                 )
                 yield Batch(
                     rows=cleaned.select(*self.columns, FILE_COLUMN, LINE_COLUMN, ORDER_COLUMN),
