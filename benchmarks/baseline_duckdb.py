@@ -1,9 +1,9 @@
 """Score the benchmark data with DuckDB SQL, as an analyst might write it by hand.
 
-This is the DuckDB baseline of the benchmark: it applies the rules of `benchmarks/bench.toml`
-(fit filters, exclusions, engagement rules with window, decay and `max_count`, rounding and
-the MQL decision) to the data of `benchmarks/generate.py`, and writes one CSV row per lead:
-lead_id, fit, engagement_score, mql. The rules are written out here rather than read from
+This is the DuckDB baseline of the benchmark. It applies the rules of `benchmarks/bench.toml`
+to the data of `benchmarks/generate.py`: fit filters and exclusions, engagement rules with
+window, decay and `max_count`, rounding and the MQL decision. It writes one CSV row per lead
+with lead_id, fit, engagement_score and mql. The rules are written out here rather than read from
 the config, so a change to bench.toml needs the same change here.
 
     python benchmarks/baseline_duckdb.py --leads DATA/leads.parquet \
@@ -24,7 +24,7 @@ HALF_LIFE_DAYS = 30
 THRESHOLD = 40
 
 MACROS = r"""
--- trimmed text; blanks and null tokens become NULL
+-- trimmed text, with blanks and null tokens as NULL
 CREATE TEMP MACRO clean(value) AS CASE
     WHEN trim(value) = '' OR trim(value) IN ('N/A', 'n/a', '#N/A', 'null', 'NULL', 'None', '-')
     THEN NULL ELSE trim(value) END;
@@ -35,8 +35,8 @@ CREATE TEMP MACRO as_number(value) AS CASE
         '[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?(?:[eE][+-]?\d+)?|[+-]?\.\d+')
     THEN TRY_CAST(replace(value, ',', '') AS DOUBLE) END;
 
--- naive wall-clock time in the zone: values with Z or an offset are converted to it, values
--- without one already are wall-clock time there; unreadable text becomes NULL
+-- naive wall-clock time in the zone. Values with Z or an offset are converted to it, and
+-- values without one already are wall-clock time there. Unreadable text becomes NULL.
 CREATE TEMP MACRO local_time(value) AS CASE
     WHEN regexp_matches(value, '(?:[Zz]|[+-]\d{2}:?\d{2})$')
     THEN timezone('{timezone}', TRY_CAST(value AS TIMESTAMPTZ))
@@ -70,7 +70,9 @@ SELECT
     lead_id,
     coalesce(industry IN ('software', 'financial services', 'healthcare', 'manufacturing'), false)
     AND coalesce(employees BETWEEN 50 AND 5000, false)
-    AND coalesce(buying_role IN ('decision maker', 'economic buyer', 'champion', 'influencer'), false)
+    AND coalesce(
+        buying_role IN ('decision maker', 'economic buyer', 'champion', 'influencer'), false
+    )
     AND (tech_stack IS NULL
          OR contains(tech_stack, 'salesforce') OR contains(tech_stack, 'hubspot')
          OR contains(tech_stack, 'microsoft dynamics') OR contains(tech_stack, 'pipedrive'))
@@ -117,7 +119,12 @@ ACTIVITY_RULES = [
     ("Content download", "kind = 'content_download'", 10, 5),
     ("Email click", "kind = 'email_click'", 3, 10),
     ("Webinar attended", "kind = 'webinar_attended'", 20, None),
-    ("Demo request", "kind = 'form_submit' AND form IN ('demo request', 'contact sales')", 30, None),
+    (
+        "Demo request",
+        "kind = 'form_submit' AND form IN ('demo request', 'contact sales')",
+        30,
+        None,
+    ),
     ("Unsubscribe", "kind = 'unsubscribe'", -25, None),
 ]
 

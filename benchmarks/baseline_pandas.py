@@ -1,9 +1,9 @@
 """Score the benchmark data with pandas, as an analyst might write it by hand.
 
-This is the pandas baseline of the benchmark: it applies the rules of `benchmarks/bench.toml`
-(fit filters, exclusions, engagement rules with window, decay and `max_count`, rounding and
-the MQL decision) to the data of `benchmarks/generate.py`, and writes one CSV row per lead:
-lead_id, fit, engagement_score, mql. The rules are written out here rather than read from
+This is the pandas baseline of the benchmark. It applies the rules of `benchmarks/bench.toml`
+to the data of `benchmarks/generate.py`: fit filters and exclusions, engagement rules with
+window, decay and `max_count`, rounding and the MQL decision. It writes one CSV row per lead
+with lead_id, fit, engagement_score and mql. The rules are written out here rather than read from
 the config, so a change to bench.toml needs the same change here.
 
     python benchmarks/baseline_pandas.py --leads DATA/leads.parquet \
@@ -62,7 +62,7 @@ def read_table(pattern: str, columns: list[str]) -> pd.DataFrame:
 
 
 def clean(values: pd.Series) -> pd.Series:
-    """Trim text; blanks and null tokens become missing."""
+    """Trim text, and turn blanks and null tokens into missing values."""
     trimmed = values.str.strip()
     return trimmed.mask(trimmed.isna() | (trimmed == "") | trimmed.isin(NULL_TOKENS))
 
@@ -72,7 +72,7 @@ def folded(values: pd.Series) -> pd.Series:
 
 
 def as_number(values: pd.Series) -> pd.Series:
-    """Parse text such as `1,200` to a float; text that is not a number becomes NaN."""
+    """Parse text such as `1,200` to a float. Text that is not a number becomes NaN."""
     is_number = values.str.fullmatch(NUMBER_PATTERN).fillna(False).astype(bool)
     numbers = pd.to_numeric(values.str.replace(",", "", regex=False), errors="coerce")
     return numbers.where(is_number)
@@ -85,8 +85,10 @@ def one_row_per_lead(leads: pd.DataFrame) -> pd.DataFrame:
 
 
 def is_fit(leads: pd.DataFrame) -> pd.Series:
-    """Apply the fit filters and exclusions of bench.toml. A missing value fails a filter,
-    except for the CRM filter, and never triggers an exclusion."""
+    """Apply the fit filters and exclusions of bench.toml.
+
+    A missing value fails a filter, except for the CRM filter, and never triggers an exclusion.
+    """
     industry = folded(leads["Industry"]).isin(
         ["software", "financial services", "healthcare", "manufacturing"]
     )
@@ -111,10 +113,10 @@ def is_fit(leads: pd.DataFrame) -> pd.Series:
 
 
 def local_times(values: pd.Series) -> pd.Series:
-    """Parse ISO 8601 text to naive wall-clock time in TIMEZONE; unreadable text becomes NaT.
+    """Parse ISO 8601 text to naive wall-clock time in TIMEZONE.
 
-    Values with `Z` or an offset are converted to the zone; values without one already are
-    wall-clock time there.
+    Values with `Z` or an offset are converted to the zone. Values without one already are
+    wall-clock time there. Unreadable text becomes NaT.
     """
     has_offset = values.str.contains(OFFSET_PATTERN, regex=True).fillna(False).astype(bool)
     result = pd.Series(pd.NaT, index=values.index, dtype="datetime64[us]")
@@ -143,14 +145,22 @@ def activity_rules(activities: pd.DataFrame) -> list[tuple[str, pd.Series, float
         ("Content download", kind == "content_download", 10, 5),
         ("Email click", kind == "email_click", 3, 10),
         ("Webinar attended", kind == "webinar_attended", 20, None),
-        ("Demo request", (kind == "form_submit") & form.isin(["demo request", "contact sales"]), 30, None),
+        (
+            "Demo request",
+            (kind == "form_submit") & form.isin(["demo request", "contact sales"]),
+            30,
+            None,
+        ),
         ("Unsubscribe", kind == "unsubscribe", -25, None),
     ]
 
 
 def score_activities(activities: pd.DataFrame, as_of: date) -> pd.DataFrame:
-    """Return per lead id the decayed points of its in-window activities, and whether it
-    has a demo request (the qualifying rule)."""
+    """Sum the decayed points of each lead's in-window activities.
+
+    Returns a frame indexed by lead id, which also says whether the lead has a demo request,
+    the qualifying rule.
+    """
     activities = activities.assign(local_time=local_times(activities["Occurred At"]))
     activities = activities[activities["local_time"].notna()]
     day = activities["local_time"].dt.normalize()
@@ -159,8 +169,8 @@ def score_activities(activities: pd.DataFrame, as_of: date) -> pd.DataFrame:
     activities = activities[(day >= first_day) & (day <= as_of_day)].copy()
     age_days = (as_of_day - activities["local_time"].dt.normalize()).dt.days
     activities["decay"] = 0.5 ** (age_days / HALF_LIFE_DAYS)
-    # latest first, so that a running count per lead picks the `max_count` most recent matches;
-    # matches at the same time have the same decay, so their order does not change the score
+    # Latest first, so that a running count per lead picks the `max_count` most recent matches.
+    # Matches at the same time have the same decay, so their order does not change the score.
     activities = activities.sort_values(["Contact ID", "local_time"], ascending=[True, False])
 
     earned = []
@@ -181,8 +191,11 @@ def score_activities(activities: pd.DataFrame, as_of: date) -> pd.DataFrame:
 
 
 def round_half_away(values: pd.Series) -> pd.Series:
-    """Round to 2 decimals, halves away from zero. The 1e-9 nudge keeps sums that land a
-    hair below a half cent, such as 0.125 - 1e-16, from rounding down."""
+    """Round to 2 decimals, halves away from zero.
+
+    The 1e-9 nudge keeps sums that land a hair below a half cent, such as 0.125 - 1e-16,
+    from rounding down.
+    """
     nudged = values + np.sign(values) * 1e-9
     return np.sign(nudged) * np.floor(np.abs(nudged) * 100 + 0.5) / 100 + 0.0
 

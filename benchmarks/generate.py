@@ -1,10 +1,11 @@
 """Generate seeded benchmark data for leadq: a CRM leads export and activity exports.
 
-The data is fictional but shaped like real exports, with the dirt they carry: employee
-counts such as `1,200`, `N/A` or `51-200`, odd case and stray spaces, timestamps in mixed
-ISO 8601 forms (`Z`, offsets, none, date only), a few blank or unreadable timestamps,
-activities of leads that are not in the leads file, future-dated activities, duplicate and
-blank lead ids. `benchmarks/bench.toml` is the leadq config written for it.
+The data is fictional but shaped like real exports, and it carries their usual dirt.
+Employee counts read `1,200`, `N/A` or `51-200`, and some text has odd case or stray spaces.
+Timestamps mix ISO 8601 forms (`Z`, offsets, none, date only), and a few are blank or
+unreadable. Some activities belong to leads missing from the leads file or lie in the
+future, and a few lead ids are duplicated or blank. `benchmarks/bench.toml` is the leadq
+config written for this data.
 
     python benchmarks/generate.py --leads 1000000 --activities 20000000 --out /tmp/bench-1m
 
@@ -27,34 +28,35 @@ import polars as pl
 
 AS_OF = "2026-11-30"
 TIMEZONE = "Europe/Berlin"
-# Activities fall in the six months that end with the as-of day; a few lie after it.
+# Activities fall in the six months that end with the as-of day, and a few lie after it.
 FIRST_INSTANT = datetime(2026, 6, 1, tzinfo=UTC)
 END_INSTANT = datetime(2026, 12, 1, tzinfo=UTC)
 FUTURE_END_INSTANT = datetime(2026, 12, 31, tzinfo=UTC)
 DEFAULT_CHUNK_ROWS = 10_000_000
 DEFAULT_SEED = 20261130
 
-FIRST_NAMES = (
+FIRST_NAMES = (  # noqa: SIM905 (a word list reads better as one string)
     "Ada Alex Amara Ana Anders Aiko Ben Bruno Camila Chen Chloe Daniel Diego Elena Emma Erik "
     "Fatima Felix Hana Hugo Ines Ivan Jana Jonas Julia Kai Kenji Lara Leon Lina Luca Maria "
     "Mateo Maya Mia Nadia Noah Nora Olga Omar Oscar Priya Rafael Rosa Sara Sofia Tariq Tomas "
     "Uma Victor Yara Yusuf Zoe"
 ).split()
-LAST_NAMES = (
-    "Ali Andersen Berg Costa Dubois Eriksen Fischer Garcia Haddad Hansen Ito Jensen Kim Kowalski "
-    "Larsen Lopez Meyer Moreau Nakamura Nguyen Novak Okafor Olsen Patel Rossi Santos Schmidt "
-    "Silva Singh Smith Suzuki Tanaka Weber Wong Yilmaz Zhang"
+LAST_NAMES = (  # noqa: SIM905 (a word list reads better as one string)
+    "Ali Andersen Berg Costa Dubois Eriksen Fischer Garcia Haddad Hansen Ito Jensen Kim "
+    "Kowalski Larsen Lopez Meyer Moreau Nakamura Nguyen Novak Okafor Olsen Patel Rossi Santos "
+    "Schmidt Silva Singh Smith Suzuki Tanaka Weber Wong Yilmaz Zhang"
 ).split()
-COMPANY_WORDS = (
+COMPANY_WORDS = (  # noqa: SIM905 (a word list reads better as one string)
     "Acme Alpine Amber Apex Arc Aspen Atlas Aurora Beacon Birch Blue Bold Bright Cedar Cobalt "
-    "Coral Crest Delta Ember Evergreen Falcon Fern Flint Harbor Helix Horizon Indigo Iron Jade "
-    "Juniper Keystone Lumen Maple Meridian Nimbus Nova Oak Onyx Orbit Pine Polar Prism Quartz "
-    "Redwood Ridge River Sage Sierra Silver Slate Solar Spruce Summit Tidal Vector Willow Zenith"
+    "Coral Crest Delta Ember Evergreen Falcon Fern Flint Harbor Helix Horizon Indigo Iron "
+    "Jade Juniper Keystone Lumen Maple Meridian Nimbus Nova Oak Onyx Orbit Pine Polar Prism "
+    "Quartz Redwood Ridge River Sage Sierra Silver Slate Solar Spruce Summit Tidal Vector "
+    "Willow Zenith"
 ).split()
-COMPANY_NOUNS = (
-    "Analytics Bank Bio Capital Cloud Data Dynamics Energy Foods Freight Health Insurance Labs "
-    "Logistics Media Medical Metrics Networks Partners Pay Pharma Retail Robotics Security "
-    "Software Systems Telecom Works"
+COMPANY_NOUNS = (  # noqa: SIM905 (a word list reads better as one string)
+    "Analytics Bank Bio Capital Cloud Data Dynamics Energy Foods Freight Health Insurance "
+    "Labs Logistics Media Medical Metrics Networks Partners Pay Pharma Retail Robotics "
+    "Security Software Systems Telecom Works"
 ).split()
 COMPANY_SUFFIXES = ["", " Inc", " GmbH", " Ltd", " AS", " BV", " SA"]
 PERSONAL_DOMAINS = ["gmail.com", "yahoo.com", "hotmail.com", "outlook.com"]
@@ -146,7 +148,7 @@ EMPLOYEE_BUCKETS = [
     (5000, "1001-5000"),
     (10000, "5001-10000"),
 ]
-# (activity type as written, weight); the odd spellings fold to the same type in leadq.
+# (activity type as written, weight). leadq folds the odd spellings into the same type.
 ACTIVITY_TYPES = [
     ("page_view", 50),
     ("Page_View", 2),
@@ -201,9 +203,9 @@ UTC_OFFSETS = [
     ("+09:00", 540, 1),
 ]
 UNREADABLE_TIMESTAMPS = ["TBD", "0000-00-00 00:00:00", "2026-13-45T10:00:00", "unknown"]
-# (clock, strftime pattern, weight) of each way `Occurred At` is written. The clock is "utc"
-# (with Z), "offset" (the local time at a random UTC offset, followed by that offset),
-# "zone" (wall-clock time in TIMEZONE, no offset), or "blank" and "unreadable" for dirt.
+# (clock, strftime pattern, weight) of each way `Occurred At` is written. The clocks are
+# "utc" (written with Z), "offset" (local time at a random UTC offset, then that offset) and
+# "zone" (wall-clock time in TIMEZONE without an offset). "blank" and "unreadable" are dirt.
 TIMESTAMP_FORMS = [
     ("utc", "%Y-%m-%dT%H:%M:%SZ", 44),
     ("utc", "%Y-%m-%dT%H:%M:%S%.3fZ", 10),
@@ -215,7 +217,7 @@ TIMESTAMP_FORMS = [
     ("unreadable", "", 0.2),
 ]
 
-# Shares of the dirt; each is a fraction of rows.
+# The fraction of rows that carry each kind of dirt.
 DUPLICATE_LEAD_SHARE = 0.0005
 BLANK_LEAD_ID_SHARE = 0.0001
 INACTIVE_LEAD_SHARE = 0.30
@@ -266,8 +268,10 @@ def generate_companies(rng: np.random.Generator, n_companies: int) -> pl.DataFra
     """Build companies with the attributes their leads share: industry, size, tools, country."""
     pool = len(COMPANY_WORDS) * len(COMPANY_NOUNS) * len(COMPANY_SUFFIXES)
     # NOTE: beyond the pool's size, company names repeat for different companies.
-    codes = rng.permutation(pool)[:n_companies] if n_companies <= pool else rng.integers(
-        0, pool, n_companies
+    codes = (
+        rng.permutation(pool)[:n_companies]
+        if n_companies <= pool
+        else rng.integers(0, pool, n_companies)
     )
     word, rest = np.divmod(codes, len(COMPANY_NOUNS) * len(COMPANY_SUFFIXES))
     noun, suffix = np.divmod(rest, len(COMPANY_SUFFIXES))
@@ -332,7 +336,7 @@ def generate_leads(n_leads: int, *, seed: int) -> pl.DataFrame:
     rng = np.random.default_rng([seed, 0])
     n_companies = max(20, n_leads // 25)
     companies = generate_companies(rng, n_companies)
-    # a few big accounts hold many leads, most companies a handful
+    # a few big accounts have many leads, and most companies have a handful
     popularity = np.exp(rng.normal(0.0, 1.0, n_companies))
     company_index = rng.choice(n_companies, size=n_leads, p=popularity / popularity.sum())
 
@@ -421,7 +425,9 @@ def generate_activities(
     )
 
     lead_id = _id_expr("L-", pl.col("lead_number"), lead_id_width(n_leads))
-    is_blank = pl.col("dirt").is_between(UNKNOWN_LEAD_SHARE, UNKNOWN_LEAD_SHARE + BLANK_CONTACT_SHARE)
+    is_blank = pl.col("dirt").is_between(
+        UNKNOWN_LEAD_SHARE, UNKNOWN_LEAD_SHARE + BLANK_CONTACT_SHARE
+    )
     contact = (
         pl.when(is_blank)
         .then(pl.lit(None, dtype=pl.String))
@@ -454,7 +460,9 @@ def _timestamps(rng: np.random.Generator, rows: int) -> pl.Series:
         rng.integers(0, (end_us - first_us) // day_us, rows),
     )
     # more activity in working hours than at night, in the UTC day
-    hour_weights = np.array([1, 1, 1, 1, 2, 3, 5, 8, 10, 10, 10, 9, 8, 9, 10, 10, 9, 7, 5, 4, 3, 2, 2, 1])
+    hour_weights = np.array(
+        [1, 1, 1, 1, 2, 3, 5, 8, 10, 10, 10, 9, 8, 9, 10, 10, 9, 7, 5, 4, 3, 2, 2, 1]
+    )
     hours = rng.choice(24, size=rows, p=hour_weights / hour_weights.sum())
     within_hour = rng.integers(0, 3_600_000, rows) * 1000
     instants = first_us + days * day_us + hours * 3_600_000_000 + within_hour
@@ -486,9 +494,9 @@ def _written_expr(clock: str, pattern: str) -> pl.Expr:
     elif clock == "offset":
         minutes = pl.Series([minutes for _, minutes, _ in UTC_OFFSETS])
         texts = pl.Series([text for text, _, _ in UTC_OFFSETS])
-        shifted = utc + pl.duration(minutes=pl.col("offset").replace_strict(
-            range(len(UTC_OFFSETS)), minutes
-        ))
+        shifted = utc + pl.duration(
+            minutes=pl.col("offset").replace_strict(range(len(UTC_OFFSETS)), minutes)
+        )
         written = shifted.dt.strftime(pattern) + pl.col("offset").replace_strict(
             range(len(UTC_OFFSETS)), texts
         )

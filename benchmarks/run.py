@@ -2,12 +2,13 @@
 
     python benchmarks/run.py --sizes 100k,1m --runs 2
 
-For each size (a number of activities, with one lead per 20 activities) and input format,
-the runner generates the data if its folder does not hold it yet, then runs every tool
-`--runs` times, interleaved so that all tools see the same machine load. It records wall
-time, CPU time and peak resident memory (from `/usr/bin/time -v`, or from
-`resource.getrusage` in a wrapper process when that is missing), checks that each baseline's
-scores agree with leadq's, and writes a Markdown report with the machine's description.
+A size is a number of activities, with one lead per 20 activities. For each size and input
+format, the runner generates the data unless its folder already contains it. Then it runs
+every tool `--runs` times, interleaved so that all tools see the same machine load. It
+records wall time, CPU time and peak resident memory, read from `/usr/bin/time -v` or, where
+that is missing, from `resource.getrusage` in a wrapper process. Finally it checks that each
+baseline's scores agree with leadq's, and writes a Markdown report that describes the
+machine.
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ from importlib import metadata
 from pathlib import Path
 
 import polars as pl
-
 from generate import AS_OF, DEFAULT_SEED, parse_count
 
 BENCHMARKS = Path(__file__).resolve().parent
@@ -39,9 +39,9 @@ CONFIG = BENCHMARKS / "bench.toml"
 TOOLS = ("leadq", "pandas", "duckdb")
 FORMATS = ("parquet", "csv")
 LEADS_PER_ACTIVITY = 1 / 20
-# Bytes on disk per activity row as generate.py writes them, measured at 1M rows (about 11
-# for Parquet and 84 for CSV), rounded up.
-BYTES_PER_ACTIVITY = {"parquet": 12, "csv": 90}
+# Bytes on disk per activity row as generate.py writes them, measured at 1M and 20M rows
+# (11 to 13 for Parquet, 80 for CSV) and rounded up.
+BYTES_PER_ACTIVITY = {"parquet": 14, "csv": 90}
 GNU_TIME = Path("/usr/bin/time")
 # The exit code that GNU timeout uses, recorded for a run stopped by --timeout.
 TIMED_OUT = 124
@@ -104,7 +104,7 @@ def exported_leadq(commit: str, root: Path) -> Leadq:
     """Export `leadq/` at `commit` with `git archive` under `root` and use that copy.
 
     This times one fixed version while the working tree keeps changing. The copy uses the
-    installed dependencies.
+    installed dependencies. Raises SystemExit if Python would import another `leadq`.
     """
     sha = _git("rev-parse", "--short", f"{commit}^{{commit}}")
     target = root / f"leadq-{sha}"
@@ -114,9 +114,23 @@ def exported_leadq(commit: str, root: Path) -> Leadq:
         ).stdout
         with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
             tar.extractall(target, filter="data")
+
+    # -P keeps the working folder off sys.path, where it would come before PYTHONPATH and
+    # import the working tree's leadq when the runner starts in the repository
+    python = [sys.executable, "-P"]
     env = {**os.environ, "PYTHONPATH": str(target)}
+    where = subprocess.run(
+        [*python, "-c", "import leadq; print(leadq.__file__)"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    if not Path(where).is_relative_to(target):
+        msg = f"the exported leadq in {target} is not the one imported: Python imports {where}"
+        raise SystemExit(msg)
     return Leadq(
-        command=[sys.executable, "-c", LEADQ_MAIN],
+        command=[*python, "-c", LEADQ_MAIN],
         env=env,
         revision=f"commit {sha}, exported with git archive",
     )
@@ -140,16 +154,16 @@ def _git(*arguments: str) -> str:
 
 
 def ensure_data(folder: Path, *, n_leads: int, n_activities: int, fmt: str, seed: int) -> None:
-    """Generate the data set into `folder` unless it already holds it in `fmt`.
+    """Generate the data set into `folder` unless it already contains it in `fmt`.
 
-    Raises SystemExit when the folder holds data of other sizes or the disk is too full.
+    Raises SystemExit when the folder contains data of other sizes or the disk is too full.
     """
     manifest_path = folder / "generated.json"
-    wanted = {"leads": n_leads, "activities": n_activities, "seed": seed}
+    expected = {"leads": n_leads, "activities": n_activities, "seed": seed}
     manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
-    if manifest and {key: manifest.get(key) for key in wanted} != wanted:
+    if manifest and {key: manifest.get(key) for key in expected} != expected:
         msg = (
-            f"{folder} holds data generated with {manifest}, not {wanted}; "
+            f"{folder} contains data generated with {manifest}, not {expected}; "
             "remove it or pass another --data-root"
         )
         raise SystemExit(msg)
@@ -178,7 +192,7 @@ def ensure_data(folder: Path, *, n_leads: int, n_activities: int, fmt: str, seed
     print(f"generating {folder} ({fmt})", file=sys.stderr)
     subprocess.run(command, check=True)
     formats = sorted({*manifest.get("formats", []), fmt})
-    manifest_path.write_text(json.dumps({**wanted, "formats": formats}) + "\n")
+    manifest_path.write_text(json.dumps({**expected, "formats": formats}) + "\n")
 
 
 def tool_command(tool: str, leadq: Leadq, folder: Path, fmt: str, out: Path) -> list[str]:
@@ -236,7 +250,7 @@ def _gnu_time_field(text: str, name: str) -> float:
 
 
 def compare_scores(leadq_csv: Path, baseline_csv: Path) -> str:
-    """Compare lead_id, fit, engagement_score and mql; return "yes" or what differs."""
+    """Compare lead_id, fit, engagement_score and mql, and return "yes" or what differs."""
     columns = ["lead_id", "fit", "engagement_score", "mql"]
     ours = pl.read_csv(leadq_csv, columns=columns, infer_schema=False)
     theirs = pl.read_csv(baseline_csv, columns=columns, infer_schema=False)
@@ -340,7 +354,7 @@ def machine_description(revision: str) -> list[str]:
 def report_table(cases: list[Case]) -> list[str]:
     """Write one Markdown row per tool, size and format, with ratios to leadq's figures."""
     lines = [
-        "| activities | leads | format | tool | median s | min–max s | CPU s | peak RSS MiB "
+        "| activities | leads | format | tool | median s | min-max s | CPU s | peak RSS MiB "
         "| time ÷ leadq | RSS ÷ leadq | agrees with leadq |",
         "|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---|",
     ]
@@ -355,8 +369,8 @@ def report_table(cases: list[Case]) -> list[str]:
         reference = leadq_cases.get((case.size, case.fmt))
         if reference and reference.ok_runs() and case.tool != "leadq":
             leadq_wall, _, _, leadq_rss = _figures(reference)
-            time_ratio = f"{wall / leadq_wall:.2f}×"
-            rss_ratio = f"{rss / leadq_rss:.2f}×"
+            time_ratio = f"{wall / leadq_wall:.2f}x"
+            rss_ratio = f"{rss / leadq_rss:.2f}x"
         agreement = "(reference)" if case.tool == "leadq" else case.agreement
         lines.append(
             prefix + f"| {wall:.2f} | {spread} | {cpu:.2f} | {rss:,.0f} | {time_ratio} "
@@ -366,17 +380,15 @@ def report_table(cases: list[Case]) -> list[str]:
 
 
 def _figures(case: Case) -> tuple[float, str, float, float]:
-    """Return the median wall time, the min–max text, median CPU time and peak RSS in MiB."""
+    """Return the median wall time, the min-max text, median CPU time and peak RSS in MiB."""
     runs = case.ok_runs()
     walls = [run.wall_s for run in runs]
-    spread = f"{min(walls):.2f}–{max(walls):.2f}"
+    spread = f"{min(walls):.2f}-{max(walls):.2f}"
     cpu = statistics.median(run.cpu_s for run in runs)
     return statistics.median(walls), spread, cpu, max(run.max_rss_kb for run in runs) / 1024
 
 
-def write_report(
-    path: Path, cases: list[Case], args: argparse.Namespace, *, revision: str
-) -> None:
+def write_report(path: Path, cases: list[Case], args: argparse.Namespace, *, revision: str) -> None:
     """Write the report, or add this run's section to it with `--append`."""
     started = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     section = [
@@ -397,7 +409,7 @@ def write_report(
         "# leadq benchmark results",
         "",
         "Each row is one tool scoring one data set as a whole process, from start to exit.",
-        "`median s` and `min–max s` are wall times. `CPU s` is user plus system time, so",
+        "`median s` and `min-max s` are wall times. `CPU s` is user plus system time, so",
         "it exceeds the wall time when a tool uses both cores. `peak RSS MiB` is the",
         "largest resident memory over the runs. `time ÷ leadq` above 1 means the baseline",
         "was slower than leadq on the same data in the same run. `agrees with leadq`",
@@ -440,7 +452,7 @@ def parse_arguments() -> argparse.Namespace:
         "--data-root",
         type=Path,
         default=Path("/tmp"),
-        help="folder that holds one bench-SIZE folder per size (default: /tmp)",
+        help="folder with one bench-SIZE folder per size (default: /tmp)",
     )
     parser.add_argument(
         "--leadq-commit",
@@ -465,7 +477,10 @@ def parse_arguments() -> argparse.Namespace:
             parse_count(size)
     except argparse.ArgumentTypeError as error:
         parser.error(f"--sizes: {error}")
-    for option, values, known in (("--formats", args.formats, FORMATS), ("--tools", args.tools, TOOLS)):
+    for option, values, known in (
+        ("--formats", args.formats, FORMATS),
+        ("--tools", args.tools, TOOLS),
+    ):
         unknown = [value for value in values if value not in known]
         if unknown or not values:
             parser.error(f"{option}: invalid {unknown or values}; choose from {', '.join(known)}")

@@ -113,7 +113,8 @@ def match_activities(
         if engagement.half_life_days
         else pl.lit(1.0)
     )
-    frame = credits.with_columns(decay.alias("decay_factor"))
+    # lazily, so that Polars computes a sub-expression shared by several rules only once
+    frame = credits.lazy().with_columns(decay.alias("decay_factor"))
     frame = frame.with_columns(
         _rule_match_expr(rule, decimal_comma=decimal_comma).alias(f"_match_{position}")
         for position, rule in rules
@@ -123,7 +124,7 @@ def match_activities(
         .then(pl.col("decay_factor") * rule.points)
         .alias(f"_raw_{position}")
         for position, rule in rules
-    )
+    ).collect()
 
 
 class EngagementTotals:

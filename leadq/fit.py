@@ -38,7 +38,8 @@ def with_fit(leads: pl.DataFrame, fit: FitSection, *, decimal_comma: bool) -> pl
         pl.when(pl.col(exclusion_column(position))).then(pl.lit(rule.name))
         for position, rule in enumerate(fit.exclude)
     ]
-    with_criteria = leads.with_columns(criteria)
+    # lazily, so that Polars computes a sub-expression shared by several criteria only once
+    with_criteria = leads.lazy().with_columns(criteria).collect()
     if not failed_names:
         return with_criteria.with_columns(fit=pl.lit(True), fit_failed=pl.lit(""))
 

@@ -38,8 +38,6 @@ _EPOCH_SHAPE = re.compile(r"^0{9,14}$")
 class _Shape:
     """One way timestamps are written, and how to read it."""
 
-    pattern: str
-    """A regular expression that matches exactly the values of this shape."""
     parse_format: str | None
     """A chrono format, or None for epoch numbers."""
     zone: str
@@ -70,7 +68,7 @@ def parse_local_times(
     frame = values.rename("value").to_frame()
     if timestamp_format is not None:
         zone = "offset" if "%z" in timestamp_format or "%Z" in timestamp_format else "wall"
-        shape = _Shape(pattern=".*", parse_format=timestamp_format, zone=zone)
+        shape = _Shape(parse_format=timestamp_format, zone=zone)
         return frame.select(_parse(shape, timezone)).to_series()
 
     if slashed_dates is None:
@@ -80,13 +78,15 @@ def parse_local_times(
     shapes = _shapes_in(_sample(values), slash_order)
     parsed = frame.select(_parse_all(shapes, timezone)).to_series()
 
-    # A shape missed by the sample shows up as values that did not parse: add it and retry.
-    unparsed = values.filter(parsed.is_null() & values.is_not_null())
+    # A shape missed by the sample shows up as values that did not parse: parse those again.
+    failed = (parsed.is_null() & values.is_not_null()).arg_true()
+    unparsed = values.gather(failed)
     extra = [
         s for s in _shapes_in(unparsed.unique().head(_MAX_SHAPES), slash_order) if s not in shapes
     ]
     if extra:
-        parsed = frame.select(_parse_all(shapes + extra, timezone)).to_series()
+        retried = unparsed.rename("value").to_frame().select(_parse_all(extra, timezone))
+        parsed = parsed.scatter(failed, retried.to_series())
     return parsed
 
 
@@ -108,9 +108,8 @@ def _shapes_in(values: pl.Series, slash_order: str | None) -> list[_Shape]:
 
 
 def _shape_of(skeleton: str, slash_order: str | None) -> _Shape | None:
-    pattern = "^" + re.escape(skeleton).replace("0", r"\d") + "$"
     if _EPOCH_SHAPE.match(skeleton):
-        return _Shape(pattern=pattern, parse_format=None, zone="utc")
+        return _Shape(parse_format=None, zone="utc")
     if match := _ISO_SHAPE.match(skeleton):
         parse_format = "%Y-%m-%d"
         if match["sep"]:
@@ -120,15 +119,15 @@ def _shape_of(skeleton: str, slash_order: str | None) -> _Shape | None:
         parse_format += match["space"]
         zone = match["zone"] or ""
         if zone in ("Z", "z"):
-            return _Shape(pattern=pattern, parse_format=parse_format + zone, zone="utc")
+            return _Shape(parse_format=parse_format + zone, zone="utc")
         if zone:
-            return _Shape(pattern=pattern, parse_format=parse_format + "%z", zone="offset")
-        return _Shape(pattern=pattern, parse_format=parse_format, zone="wall")
+            return _Shape(parse_format=parse_format + "%z", zone="offset")
+        return _Shape(parse_format=parse_format, zone="wall")
     if match := _DOTTED_SHAPE.match(skeleton):
         parse_format = "%d.%m." + ("%Y" if match["year"] == "0000" else "%y")
         if match["time"]:
             parse_format += " %H:%M" + (":%S" if match["time"].count(":") == 2 else "")
-        return _Shape(pattern=pattern, parse_format=parse_format, zone="wall")
+        return _Shape(parse_format=parse_format, zone="wall")
     if slash_order and (match := _SLASHED_SHAPE.match(skeleton)):
         parse_format = slash_order + "/" + ("%Y" if match["year"] == "0000" else "%y")
         if match["time"]:
@@ -136,31 +135,38 @@ def _shape_of(skeleton: str, slash_order: str | None) -> _Shape | None:
             parse_format += f" {hours}:%M" + (":%S" if match["seconds"] else "")
             if match["ampm"]:
                 parse_format += " %p" if match["ampm"].startswith(" ") else "%p"
-        return _Shape(pattern=pattern, parse_format=parse_format, zone="wall")
+        return _Shape(parse_format=parse_format, zone="wall")
     return None
 
 
 def _parse_all(shapes: list[_Shape], timezone: str) -> pl.Expr:
+    """Try each shape's format in turn; a value of another shape fails to parse with it.
+
+    Two-digit years come first, because `%Y` would read `3/4/26` as the year 26, while `%y`
+    fails on `3/4/2026`. Epoch numbers are tried last, and only on 9 to 14 characters.
+    """
     if not shapes:
         return pl.repeat(None, pl.len(), dtype=pl.Datetime("us")).alias("value")
-    guarded = [
-        pl.when(pl.col("value").str.contains(s.pattern)).then(_parse(s, timezone)) for s in shapes
-    ]
-    return pl.coalesce(guarded).alias("value")
+    ordered = sorted(
+        shapes, key=lambda s: (s.parse_format is None, "%y" not in (s.parse_format or ""))
+    )
+    return pl.coalesce([_parse(shape, timezone) for shape in ordered]).alias("value")
 
 
 def _parse(shape: _Shape, timezone: str) -> pl.Expr:
     value = pl.col("value")
     if shape.parse_format is None:
-        digits = value.cast(pl.Int64, strict=False)
+        digits = pl.when(value.str.len_bytes().is_between(9, 14)).then(
+            value.cast(pl.Int64, strict=False)
+        )
         milliseconds = (
             pl.when(digits >= _EPOCH_MILLISECONDS_FROM).then(digits).otherwise(digits * 1000)
         )
         instant = pl.from_epoch(milliseconds, time_unit="ms").dt.replace_time_zone("UTC")
         return _to_local(instant, timezone)
-    parsed = value.str.replace(",", ".", literal=True).str.to_datetime(
-        shape.parse_format, strict=False, time_unit="us"
-    )
+    if "%.f" in shape.parse_format:
+        value = value.str.replace(",", ".", literal=True)
+    parsed = value.str.to_datetime(shape.parse_format, strict=False, time_unit="us")
     if shape.zone == "utc":
         return _to_local(parsed.dt.replace_time_zone("UTC"), timezone)
     if shape.zone == "offset":
