@@ -5,7 +5,7 @@ from __future__ import annotations
 import codecs
 import csv
 import gzip
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,14 +62,20 @@ def _read_head(path: Path) -> bytes:
         return handle.read(65536)
 
 
-def scan_records(source: CsvSource, *, separator: str, columns: dict[str, str]) -> pl.LazyFrame:
-    """Scan `columns` (output name to header name) as text, with RECORD_COLUMN counting from 0."""
+def scan_records(
+    source: CsvSource, *, separator: str, columns: dict[str, str], null_values: Sequence[str]
+) -> pl.LazyFrame:
+    """Scan `columns` (output name to header name) as text, with RECORD_COLUMN counting from 0.
+
+    Empty fields and fields equal to one of `null_values` read as null.
+    """
     scan = pl.scan_csv(
         source,
         infer_schema=False,
         separator=separator,
         truncate_ragged_lines=True,
         raise_if_empty=False,
+        null_values=list(null_values),
     )
     selected = scan.select(pl.col(original).alias(name) for name, original in columns.items())
     return selected.with_row_index(RECORD_COLUMN).with_columns(pl.col(RECORD_COLUMN).cast(pl.Int64))

@@ -175,10 +175,12 @@ class TableScan:
                     (pl.col(RECORD_COLUMN) + (position << 40)).alias(ORDER_COLUMN),
                 )
                 good, bad = _split_by_shape(rows, width=source.width)
-                untrimmed = good.select(needs_trim(column) for column in self.columns).row(0)
+                trims = good.select(needs_trim(column) for column in self.columns).row(0)
+                # a column needs work only if it has edge spaces or its reader left tokens
                 cleaned = good.with_columns(
                     clean_text(column, self.options.null_values, trim=bool(trim))
-                    for column, trim in zip(self.columns, untrimmed, strict=True)
+                    for column, trim in zip(self.columns, trims, strict=True)
+                    if trim or not source.reads_null_values
                 )
                 yield Batch(
                     rows=cleaned.select(*self.columns, FILE_COLUMN, LINE_COLUMN, ORDER_COLUMN),
@@ -293,6 +295,8 @@ class _OpenFile:
     """Number of fields in the header, blank names included."""
     batches: Callable[[Sequence[str], int | None], Iterator[pl.DataFrame]]
     """Yield the given columns with RECORD_COLUMN and LINE_COLUMN, in batches of rows."""
+    reads_null_values: bool = False
+    """Whether the reader already turned empty fields and exact null tokens into null."""
 
 
 def _open(path: Path, *, options: ReadOptions, label: str, table: str) -> _OpenFile:
@@ -327,13 +331,15 @@ def _open_csv(path: Path, *, options: ReadOptions, label: str) -> _OpenFile:
             layout = scan_layout(
                 source, separator=separator, width=len(names), batch_rows=batch_rows
             )
-            records = scan_records(source, separator=separator, columns=wanted)
+            records = scan_records(
+                source, separator=separator, columns=wanted, null_values=options.null_values
+            )
             for frame in _collect(records, batch_rows):
                 yield layout.apply(frame)
         except pl.exceptions.PolarsError as error:
             raise utf8_error(error, source, label) from None
 
-    return _OpenFile(names=list(by_name), width=len(names), batches=batches)
+    return _OpenFile(names=list(by_name), width=len(names), batches=batches, reads_null_values=True)
 
 
 def _open_parquet(path: Path, *, label: str) -> _OpenFile:
