@@ -103,6 +103,13 @@ class Layout:
 
     def apply(self, records: pl.DataFrame) -> pl.DataFrame:
         """Add LINE_COLUMN and FIELDS_COLUMN to `records`, leaving out blank lines."""
+        if self.breaks.height <= 1 and self.ragged.is_empty() and self.blank.is_empty():
+            # one record per line from the first on, as in most files: no joins needed
+            offset = int(self.breaks.get_column("_offset")[0]) if self.breaks.height else 0
+            return records.with_columns(
+                (pl.col(RECORD_COLUMN) + 2 + offset).alias(LINE_COLUMN),
+                pl.lit(None, dtype=pl.Int64).alias(FIELDS_COLUMN),
+            )
         located = records.join_asof(self.breaks, on=RECORD_COLUMN, strategy="backward")
         located = located.with_columns(
             (pl.col(RECORD_COLUMN) + 2 + pl.col("_offset").fill_null(0)).alias(LINE_COLUMN)
@@ -128,8 +135,19 @@ def scan_layout(source: CsvSource, *, separator: str, width: int, batch_rows: in
         encoding="utf8-lossy",
         raise_if_empty=False,
     )
+    # Counting in the scan keeps the text of lines without quotes from being materialised.
+    text = pl.col("text")
+    quotes = text.str.count_matches('"', literal=True).fill_null(0).cast(pl.Int64)
+    seps = text.str.count_matches(separator, literal=True).fill_null(0).cast(pl.Int64)
+    counted = lines.select(
+        quotes.alias("quotes"),
+        seps.alias("seps"),
+        (text.is_null() | (text.str.len_bytes() == 0)).alias("blank"),
+        # only lines with quotes or without separators need a second look at their text
+        pl.when((quotes > 0) | (seps == 0)).then(text).alias("text"),
+    )
     state = _LayoutState()
-    for batch in _batches(lines, batch_rows):
+    for batch in _batches(counted, batch_rows):
         state.add(_line_shapes(batch, separator), width)
     return state.layout()
 
@@ -141,24 +159,36 @@ def _batches(scan: pl.LazyFrame, batch_rows: int | None) -> Iterator[pl.DataFram
         yield from scan.collect_batches(chunk_size=batch_rows)
 
 
-def _line_shapes(lines: pl.DataFrame, separator: str) -> pl.DataFrame:
-    """Count the quotes and unquoted separators of each line, and mark blank lines."""
+def _line_shapes(counted: pl.DataFrame, separator: str) -> pl.DataFrame:
+    """Correct the separator counts of lines with quotes and find lines of white space only.
+
+    Separators inside quoted sections do not count. Many exports quote empty fields as "",
+    which hides none, so only lines with other quoted text pay for the regex. A line of
+    white space only counts as blank, so it gives no row and no reject.
+    """
     text = pl.col("text")
-    counts = lines.select(
-        text.str.count_matches('"', literal=True).fill_null(0).cast(pl.Int64).alias("quotes"),
-        text.str.count_matches(separator, literal=True).fill_null(0).cast(pl.Int64).alias("seps"),
-        (text.is_null() | text.str.contains(r"^\s*$")).alias("blank"),
-    )
-    quoted = counts.get_column("quotes") > 0
-    if quoted.any():
-        # only lines with quotes can hide separators, so only they pay for the regex
-        unquoted = lines.filter(quoted).select(
-            text.str.replace_all(r'"[^"]*"', "").str.count_matches(separator, literal=True)
+    counts = counted.select("quotes", "seps", "blank")
+    quoted = (counts.get_column("quotes") > 0).arg_true()
+    if quoted.len():
+        candidates = counted.select(text.gather(quoted).str.replace_all('""', "", literal=True))
+        busy = candidates.select(text.str.contains('"', literal=True)).to_series().arg_true()
+        if busy.len():
+            unquoted = candidates.select(
+                text.gather(busy)
+                .str.replace_all(r'"[^"]*"', "")
+                .str.count_matches(separator, literal=True)
+                .cast(pl.Int64)
+            )
+            counts = counts.with_columns(
+                counts.get_column("seps").scatter(quoted.gather(busy), unquoted.to_series())
+            )
+    spaces_only = (counts.get_column("seps") == 0) & ~counts.get_column("blank")
+    if spaces_only.any():
+        rows = spaces_only.arg_true()
+        maybe_blank = counted.select(text.gather(rows).str.strip_chars() == "")
+        counts = counts.with_columns(
+            counts.get_column("blank").scatter(rows, maybe_blank.to_series())
         )
-        seps = counts.get_column("seps").scatter(
-            quoted.arg_true(), unquoted.to_series().cast(pl.Int64)
-        )
-        counts = counts.with_columns(seps)
     return counts
 
 
