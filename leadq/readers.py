@@ -12,6 +12,7 @@ from pathlib import Path
 import polars as pl
 
 from leadq.conditions import clean_text, needs_trim
+from leadq.config import InputsSection
 from leadq.csv_files import (
     FIELDS_COLUMN,
     RECORD_COLUMN,
@@ -79,6 +80,16 @@ class ReadOptions:
     encoding: str = "utf-8"
     delimiter: str | None = None
     sheet: str | None = None
+
+
+def read_options(inputs: InputsSection) -> ReadOptions:
+    """Return the file-reading settings of a config's `[inputs]` section."""
+    return ReadOptions(
+        null_values=inputs.null_values,
+        encoding=inputs.encoding,
+        delimiter=inputs.delimiter,
+        sheet=inputs.sheet,
+    )
 
 
 def read_table(

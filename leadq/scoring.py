@@ -23,7 +23,6 @@ from leadq.engagement import (
     KEY,
     LEAD_ID,
     LOCAL_TIME,
-    ORDER,
     Window,
     count_column,
     empty_activity_totals,
@@ -35,25 +34,14 @@ from leadq.engagement import (
 )
 from leadq.errors import ConfigError
 from leadq.fit import with_fit
+from leadq.leads import read_leads
 from leadq.mql import with_mql
 from leadq.readers import (
-    FILE_COLUMN,
-    LINE_COLUMN,
-    ReadOptions,
     SourceFile,
     expand_patterns,
-    read_table,
+    read_options,
 )
-from leadq.timestamps import parse_local_times
-
-REJECT_SCHEMA = {
-    "table": pl.String,
-    "file": pl.String,
-    "line": pl.Int64,
-    "problem": pl.String,
-    "reason": pl.String,
-    "record": pl.String,
-}
+from leadq.rejects import no_rejects, shape_rejects
 
 
 @dataclass
@@ -128,7 +116,7 @@ def score_leads(
     # files named in the config are shown relative to its folder, files from flags as given
     lead_base = None if leads_path else config.folder
     activity_base = None if activity_patterns else config.folder
-    leads, lead_rejects, lead_files, lead_rows = _read_leads(config, lead_paths, lead_base)
+    leads, lead_rejects, lead_files, lead_rows = read_leads(config, lead_paths, lead_base)
     decimal_comma = config.inputs.decimal_comma
     leads = with_fit(leads, config.fit, decimal_comma=decimal_comma)
 
@@ -170,17 +158,6 @@ def score_leads(
     )
 
 
-def read_options(config: Config) -> ReadOptions:
-    """Return the file-reading settings of the config's `[inputs]` section."""
-    inputs = config.inputs
-    return ReadOptions(
-        null_values=inputs.null_values,
-        encoding=inputs.encoding,
-        delimiter=inputs.delimiter,
-        sheet=inputs.sheet,
-    )
-
-
 def _input_paths(
     config: Config, leads_path: str | None, activity_patterns: Sequence[str] | None
 ) -> tuple[list[Path], list[Path]]:
@@ -200,90 +177,6 @@ def _input_paths(
     return lead_paths, expand_patterns(patterns, table="activity")
 
 
-def _read_leads(
-    config: Config, paths: list[Path], base: Path | None
-) -> tuple[pl.DataFrame, pl.DataFrame, list[SourceFile], int]:
-    """Read leads and keep one row per lead id; blank and superseded rows become rejects."""
-    uses = config.lead_column_uses()
-    columns = list(uses)
-    table = read_table(
-        paths,
-        columns=columns,
-        uses=uses,
-        options=read_options(config),
-        table="leads",
-        base=base,
-    )
-    id_column = config.leads.id
-    frame = table.frame.with_columns(pl.col(id_column).alias(LEAD_ID))
-    if config.leads.email:
-        frame = frame.with_columns(pl.col(config.leads.email).alias("email"))
-
-    blank = frame.filter(pl.col(LEAD_ID).is_null()).with_columns(
-        pl.lit("missing lead id").alias("problem"),
-        pl.lit(f"missing lead id in {id_column!r}").alias("reason"),
-    )
-    leads, superseded = _keep_one_row_per_lead(frame.filter(pl.col(LEAD_ID).is_not_null()), config)
-    rejected = pl.concat([table.rejects, blank, superseded], how="diagonal_relaxed")
-    rejects = _rejects("leads", rejected, columns, table.files)
-    return leads, rejects, table.files, table.frame.height + table.rejects.height
-
-
-def _keep_one_row_per_lead(
-    leads: pl.DataFrame, config: Config
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Keep the latest row of each lead id by `updated_at`, else the last in file order.
-
-    Returns the kept rows in file order and the superseded rows with a reject reason.
-    """
-    updated_at = config.leads.updated_at
-    order: list[pl.Expr] = [pl.col(LEAD_ID)]
-    if updated_at:
-        # only the order matters here, so naive times are read as UTC
-        updated = parse_local_times(
-            leads.get_column(updated_at),
-            timezone="UTC",
-            timestamp_format=config.leads.updated_at_format,
-            format_setting="leads.updated_at_format",
-        )
-        leads = leads.with_columns(updated.alias("_updated"))
-        order.append(pl.col("_updated"))
-    ordered = leads.sort([*order, pl.col(ORDER)], nulls_last=False)
-    is_kept = pl.col(ORDER) == pl.col(ORDER).last().over(LEAD_ID)
-
-    kept = ordered.filter(is_kept)
-    choice = pl.lit("the last in file order")
-    if updated_at:
-        # rows whose date cannot be read sort first, so a kept row without one means no
-        # duplicate had a readable date
-        choice = (
-            pl.when(order[-1].is_null())
-            .then(pl.lit(f"the last in file order, as no row has a readable {updated_at!r}"))
-            .otherwise(pl.lit(f"the latest by {updated_at!r}"))
-        )
-    kept_rows = kept.select(
-        LEAD_ID,
-        pl.col(FILE_COLUMN).alias("_kept_file"),
-        pl.col(LINE_COLUMN).alias("_kept_line"),
-        choice.alias("_choice"),
-    )
-    superseded = (
-        ordered.filter(~is_kept)
-        .join(kept_rows, on=LEAD_ID)
-        .with_columns(
-            pl.lit("duplicate lead id").alias("problem"),
-            pl.format(
-                "duplicate lead id '{}'; line {} of {} was kept ({})",
-                pl.col(LEAD_ID),
-                pl.col("_kept_line"),
-                pl.col("_kept_file"),
-                pl.col("_choice"),
-            ).alias("reason"),
-        )
-    )
-    return kept.sort(ORDER), superseded
-
-
 def _score_activities(
     config: Config,
     paths: list[Path],
@@ -299,7 +192,7 @@ def _score_activities(
         return ActivityScores(
             totals=empty_activity_totals(config.engagement),
             counts=ActivityCounts(),
-            rejects=_no_rejects(),
+            rejects=no_rejects(),
             files=[],
             matches=pl.DataFrame(),
         )
@@ -310,36 +203,14 @@ def _score_activities(
         paths,
         lead_keys,
         window,
-        options=read_options(config),
+        options=read_options(config.inputs),
         base=base,
         batch_rows=batch_rows,
         ledger_leads=ledger_leads,
     )
     required, optional = activity_columns(config)
-    scores.rejects = _rejects("activities", scores.rejects, required + optional, scores.files)
+    scores.rejects = shape_rejects("activities", scores.rejects, required + optional, scores.files)
     return scores
-
-
-def _rejects(
-    table: str, rows: pl.DataFrame, columns: list[str], files: list[SourceFile]
-) -> pl.DataFrame:
-    """Shape rejected rows for rejects.csv, in input order: file by file, line by line."""
-    if rows.is_empty():
-        return _no_rejects()
-    file_order = {source.path: position for position, source in enumerate(files)}
-    position = pl.col(FILE_COLUMN).replace_strict(file_order, return_dtype=pl.Int64)
-    return rows.sort(position, LINE_COLUMN).select(
-        pl.lit(table).alias("table"),
-        pl.col(FILE_COLUMN).alias("file"),
-        pl.col(LINE_COLUMN).alias("line"),
-        pl.col("problem"),
-        pl.col("reason"),
-        pl.struct(columns).struct.json_encode().alias("record"),
-    )
-
-
-def _no_rejects() -> pl.DataFrame:
-    return pl.DataFrame(schema=REJECT_SCHEMA)
 
 
 def _rule_stats(config: Config, scored: pl.DataFrame) -> pl.DataFrame:

@@ -1,0 +1,98 @@
+"""Reading the leads table: one row per lead id, with blank and superseded rows rejected."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from leadq.config import Config
+from leadq.engagement import LEAD_ID, ORDER
+from leadq.readers import FILE_COLUMN, LINE_COLUMN, SourceFile, read_options, read_table
+from leadq.rejects import shape_rejects
+from leadq.timestamps import parse_local_times
+
+
+def read_leads(
+    config: Config, paths: list[Path], base: Path | None
+) -> tuple[pl.DataFrame, pl.DataFrame, list[SourceFile], int]:
+    """Read leads and keep one row per lead id; blank and superseded rows become rejects.
+
+    Returns the leads, the rejected rows, the files read and the number of rows read.
+    """
+    uses = config.lead_column_uses()
+    columns = list(uses)
+    table = read_table(
+        paths,
+        columns=columns,
+        uses=uses,
+        options=read_options(config.inputs),
+        table="leads",
+        base=base,
+    )
+    id_column = config.leads.id
+    frame = table.frame.with_columns(pl.col(id_column).alias(LEAD_ID))
+    if config.leads.email:
+        frame = frame.with_columns(pl.col(config.leads.email).alias("email"))
+
+    blank = frame.filter(pl.col(LEAD_ID).is_null()).with_columns(
+        pl.lit("missing lead id").alias("problem"),
+        pl.lit(f"missing lead id in {id_column!r}").alias("reason"),
+    )
+    leads, superseded = keep_one_row_per_lead(frame.filter(pl.col(LEAD_ID).is_not_null()), config)
+    rejected = pl.concat([table.rejects, blank, superseded], how="diagonal_relaxed")
+    rejects = shape_rejects("leads", rejected, columns, table.files)
+    return leads, rejects, table.files, table.frame.height + table.rejects.height
+
+
+def keep_one_row_per_lead(leads: pl.DataFrame, config: Config) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Keep the latest row of each lead id by `updated_at`, else the last in file order.
+
+    Returns the kept rows in file order and the superseded rows with a reject reason.
+    """
+    updated_at = config.leads.updated_at
+    order: list[pl.Expr] = [pl.col(LEAD_ID)]
+    if updated_at:
+        # only the order matters here, so naive times are read as UTC
+        updated = parse_local_times(
+            leads.get_column(updated_at),
+            timezone="UTC",
+            timestamp_format=config.leads.updated_at_format,
+            format_setting="leads.updated_at_format",
+        )
+        leads = leads.with_columns(updated.alias("_updated"))
+        order.append(pl.col("_updated"))
+    ordered = leads.sort([*order, pl.col(ORDER)], nulls_last=False)
+    is_kept = pl.col(ORDER) == pl.col(ORDER).last().over(LEAD_ID)
+
+    kept = ordered.filter(is_kept)
+    choice = pl.lit("the last in file order")
+    if updated_at:
+        # rows whose date cannot be read sort first, so a kept row without one means no
+        # duplicate had a readable date
+        choice = (
+            pl.when(order[-1].is_null())
+            .then(pl.lit(f"the last in file order, as no row has a readable {updated_at!r}"))
+            .otherwise(pl.lit(f"the latest by {updated_at!r}"))
+        )
+    kept_rows = kept.select(
+        LEAD_ID,
+        pl.col(FILE_COLUMN).alias("_kept_file"),
+        pl.col(LINE_COLUMN).alias("_kept_line"),
+        choice.alias("_choice"),
+    )
+    superseded = (
+        ordered.filter(~is_kept)
+        .join(kept_rows, on=LEAD_ID)
+        .with_columns(
+            pl.lit("duplicate lead id").alias("problem"),
+            pl.format(
+                "duplicate lead id '{}'; line {} of {} was kept ({})",
+                pl.col(LEAD_ID),
+                pl.col("_kept_line"),
+                pl.col("_kept_file"),
+                pl.col("_choice"),
+            ).alias("reason"),
+        )
+    )
+    return kept.sort(ORDER), superseded
