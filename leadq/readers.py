@@ -204,29 +204,16 @@ class TableScan:
 
     def empty_rows(self) -> pl.DataFrame:
         """A frame with no rows and the columns that batches have."""
-        schema = {column: pl.String for column in self.columns}
-        return pl.DataFrame(
-            schema={
-                **schema,
-                FILE_COLUMN: pl.String,
-                LINE_COLUMN: pl.Int64,
-                ORDER_COLUMN: pl.Int64,
-            }
-        )
+        return pl.DataFrame(schema=self._schema())
 
     def empty_rejects(self) -> pl.DataFrame:
         """A frame with no rows and the columns that batch rejects have."""
-        schema = {column: pl.String for column in self.columns}
-        return pl.DataFrame(
-            schema={
-                **schema,
-                FILE_COLUMN: pl.String,
-                LINE_COLUMN: pl.Int64,
-                ORDER_COLUMN: pl.Int64,
-                "problem": pl.String,
-                "reason": pl.String,
-            }
-        )
+        return pl.DataFrame(schema={**self._schema(), "problem": pl.String, "reason": pl.String})
+
+    def _schema(self) -> dict[str, pl.DataType]:
+        schema: dict[str, pl.DataType] = {column: pl.String() for column in self.columns}
+        schema.update({FILE_COLUMN: pl.String(), LINE_COLUMN: pl.Int64(), ORDER_COLUMN: pl.Int64()})
+        return schema
 
     def _open(self, path: Path) -> tuple[_OpenFile, str]:
         label = display_path(path)
