@@ -31,8 +31,8 @@ from leadq.readers import (
 )
 from leadq.timestamps import SlashedDates
 
-# Rows per batch: large enough that Polars' per-call costs vanish, small enough that a batch
-# with its parsed and matched columns takes a few hundred MB at most.
+# Rows per batch: large enough that Polars' per-call costs stay small, and small enough to
+# bound memory. benchmarks/RESULTS.md lists the peaks measured with this size.
 DEFAULT_BATCH_ROWS = 2_000_000
 _MATCHED = "_matched"
 
@@ -51,7 +51,7 @@ class ActivityCounts:
 
 @dataclass
 class ActivityScores:
-    """What the activity files gave: per-lead totals, counts, rejected rows and files read."""
+    """Per-lead totals, counts, rejected rows and files read from the activity files."""
 
     totals: pl.DataFrame
     """One row per lead with a count and a points column per activity rule."""

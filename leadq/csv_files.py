@@ -92,7 +92,7 @@ def utf8_error(error: pl.exceptions.PolarsError, source: CsvSource, label: str) 
 
 @dataclass(frozen=True)
 class Layout:
-    """Where the records of a CSV file start, and which ones are blank or have a wrong shape."""
+    """The first line of each record of a CSV file, and the blank and wrongly shaped records."""
 
     breaks: pl.DataFrame
     """From each listed record on, line = record + 2 + offset (RECORD_COLUMN, `_offset`)."""

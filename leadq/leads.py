@@ -16,7 +16,7 @@ from leadq.timestamps import parse_local_times
 def read_leads(
     config: Config, paths: list[Path], base: Path | None
 ) -> tuple[pl.DataFrame, pl.DataFrame, list[SourceFile], int]:
-    """Read leads and keep one row per lead id; blank and superseded rows become rejects.
+    """Read leads and keep one row per lead id, making blank and superseded rows rejects.
 
     Returns the leads, the rejected rows, the files read and the number of rows read.
     """

@@ -134,7 +134,7 @@ class Batch:
 
 
 class TableScan:
-    """Reads `columns` from every file in turn, in batches, cleaned as text.
+    """A reader of `columns` from every file in turn, in batches, cleaned as text.
 
     Each file must have every column except those in `optional`, which only need to be in
     one of the files: activity exports from several tools rarely share all their columns, so
@@ -203,11 +203,11 @@ class TableScan:
             self.files.append(SourceFile(path=name, rows=rows_read))
 
     def empty_rows(self) -> pl.DataFrame:
-        """A frame with no rows and the columns that batches have."""
+        """Return a frame with no rows and the columns that batches have."""
         return pl.DataFrame(schema=self._schema())
 
     def empty_rejects(self) -> pl.DataFrame:
-        """A frame with no rows and the columns that batch rejects have."""
+        """Return a frame with no rows and the columns that batch rejects have."""
         return pl.DataFrame(schema={**self._schema(), "problem": pl.String, "reason": pl.String})
 
     def _schema(self) -> dict[str, pl.DataType]:

@@ -61,7 +61,7 @@ def parse_local_times(
     day first, and slashed dates take the order that the whole column allows. With
     `timestamp_format`, only that format is used. Unreadable values become null.
 
-    `slashed_dates` carries what the whole column says about slashed dates when `values`
+    `slashed_dates` carries the evidence of the whole column about slashed dates when `values`
     is only part of it. Raises InputDataError when slashed dates fit both day-first and
     month-first order; its message points to `format_setting`, the config key that settles
     the order.
@@ -207,7 +207,7 @@ def _to_local(instant: pl.Expr, timezone: str) -> pl.Expr:
 
 
 class SlashedDates:
-    """What a column's slashed dates (`03/04/2026`) say about their order, batch by batch."""
+    """The evidence that a column's slashed dates (`03/04/2026`) give about their order."""
 
     def __init__(self) -> None:
         self.day_first = False
