@@ -306,7 +306,7 @@ def round_score(score: pl.Expr) -> pl.Expr:
     """Round half away from zero to 2 decimals, as users expect from a spreadsheet.
 
     The nudge of 1e-9 keeps sums such as 0.1 + 0.2 + ... that land a hair below a half
-    cent from rounding down. It is far below a cent, so it moves no other score.
+    cent from rounding down. Only values within a billionth of a half cent move.
     """
     nudged = score + score.sign() * 1e-9
     return nudged.round(2, mode="half_away_from_zero") + 0.0
