@@ -432,3 +432,29 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def test_check_counts_rejects_by_problem_in_messy_file(tmp_path: Path):
+    leads = tmp_path / "leads.csv"
+    leads.write_text(
+        "Record ID,Industry,Last Modified\n"
+        "1,Software,2026-01-01\n"
+        "1,Retail,2026-02-01\n"
+        ",Retail,2026-02-01\n"
+        "2,Software,2026-01-01,surplus\n"
+        "3,Software\n"
+        "4,Retail,2026-01-01\n"
+    )
+    config = tmp_path / "leadq.toml"
+    config.write_text(
+        '[inputs]\nleads = "leads.csv"\n[leads]\nid = "Record ID"\nupdated_at = "Last Modified"\n'
+        '[[fit.filters]]\nname = "Industry"\nfield = "Industry"\nequals = "Software"\n'
+        "[mql]\nthreshold = 0\n"
+    )
+    result = runner.invoke(app, ["check", "--config", str(config)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "leads: 6 rows read, 2 usable, 4 rejected" in result.stdout
+    assert "wrong number of fields: 2" in result.stdout
+    assert "duplicate lead id: 1" in result.stdout
+    assert "missing lead id: 1" in result.stdout
+    assert not (tmp_path / "leadq-out").exists()
