@@ -25,15 +25,19 @@ _TRUE_WORDS = ["true", "yes", "y", "1"]
 _FALSE_WORDS = ["false", "no", "n", "0"]
 
 
-def clean_text(column: str, null_values: Iterable[str], *, trim: bool = True) -> pl.Expr:
+def clean_text(
+    column: str, null_values: Iterable[str], *, trim: bool = True, tokens_done: bool = False
+) -> pl.Expr:
     """Trim a column read as text and turn blanks and null tokens into null.
 
-    `trim = False` skips the trimming, for a column that `needs_trim` found clean.
+    `trim = False` skips the trimming, for a column that `needs_trim` found clean, and
+    `tokens_done` skips looking for null tokens that the reader already turned into null.
     """
     value = pl.col(column).cast(pl.String)
     trimmed = value.str.strip_chars() if trim else value
-    tokens = [token.strip() for token in null_values]
-    is_missing = (trimmed.str.len_bytes() == 0) | trimmed.is_in(tokens)
+    is_missing = trimmed.str.len_bytes() == 0
+    if not tokens_done:
+        is_missing = is_missing | trimmed.is_in([token.strip() for token in null_values])
     return pl.when(is_missing).then(None).otherwise(trimmed).alias(column)
 
 

@@ -187,11 +187,16 @@ class TableScan:
                 )
                 good, bad = _split_by_shape(rows, width=source.width)
                 trims = good.select(needs_trim(column) for column in self.columns).row(0)
-                # a column needs work only if it has edge spaces or its reader left tokens
+                # a quoted empty field ("") still reads as empty text, so every column
+                # needs the check for empty values, but only some need trimming or tokens
                 cleaned = good.with_columns(
-                    clean_text(column, self.options.null_values, trim=bool(trim))
+                    clean_text(
+                        column,
+                        self.options.null_values,
+                        trim=bool(trim),
+                        tokens_done=source.reads_null_values and not trim,
+                    )
                     for column, trim in zip(self.columns, trims, strict=True)
-                    if trim or not source.reads_null_values
                 )
                 yield Batch(
                     rows=cleaned.select(*self.columns, FILE_COLUMN, LINE_COLUMN, ORDER_COLUMN),

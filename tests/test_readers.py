@@ -319,3 +319,22 @@ def test_duplicate_ids_with_unreadable_dates_say_so(tmp_path: Path):
     assert lead(result, "7")["Industry"] == "Software"
     reason = result.rejects["reason"].item()
     assert "the last in file order, as no row has a readable 'Last Modified'" in reason
+
+
+def test_quoted_empty_and_quoted_tokens_are_missing(tmp_path: Path):
+    path = tmp_path / "leads.csv"
+    path.write_text(
+        'Record ID,Country,Industry\n1,"",Software\n2,"N/A",Software\n3,DE,"-"\n"",DE,Software\n'
+    )
+    result = score_file(
+        path,
+        fit=[
+            {"name": "Served country", "field": "Country", "not_in": ["IR"]},
+            {"name": "Industry", "field": "Industry", "missing": False},
+        ],
+    )
+    assert result.scored_leads["lead_id"].to_list() == ["1", "2", "3"]
+    assert lead(result, "1")["fit_failed"] == "Served country"
+    assert lead(result, "2")["fit_failed"] == "Served country"
+    assert lead(result, "3")["fit_failed"] == "Industry"
+    assert result.rejects["problem"].to_list() == ["missing lead id"]
