@@ -143,6 +143,8 @@ class EngagementTotals:
         """Take in one batch of matched activities."""
         if matches.is_empty():
             return
+        # kept state holds each lead id many times, so it holds them as categories
+        matches = matches.with_columns(pl.col(LEAD_ID).cast(pl.Categorical))
         uncapped = [(p, rule) for p, rule in self._rules if rule.max_count is None]
         if uncapped:
             self._sums.append(
@@ -158,7 +160,7 @@ class EngagementTotals:
                     )
                 )
             )
-            if len(self._sums) > 8:
+            if len(self._sums) > 2:
                 self._sums = [self._summed()]
         for position, rule in self._rules:
             if rule.max_count is not None:
@@ -187,6 +189,7 @@ class EngagementTotals:
             )
         if totals is None:
             return empty_activity_totals_for(self._rules)
+        totals = totals.with_columns(pl.col(LEAD_ID).cast(pl.String))
         missing = [
             expr
             for position, _ in self._rules
