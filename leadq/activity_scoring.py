@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import polars as pl
 
@@ -118,10 +119,12 @@ def score_activity_files(
         )
         _count(counts, batch.rejects.height, rejected.height, usable, window)
 
-        rejects.append(batch.rejects)
+        rejects.append(_detached(batch.rejects))
         rejects.append(
-            rejected.rename({REJECT_REASON: "reason", REJECT_PROBLEM: "problem"}).select(
-                rejects[0].columns
+            _detached(
+                rejected.rename({REJECT_REASON: "reason", REJECT_PROBLEM: "problem"}).select(
+                    rejects[0].columns
+                )
             )
         )
         in_window = usable.filter(
@@ -138,7 +141,9 @@ def score_activity_files(
         )
         totals.add(matches)
         if ledger_leads:
-            kept_matches.append(matches.filter(pl.col(LEAD_ID).is_in(list(ledger_leads))))
+            kept_matches.append(
+                _detached(matches.filter(pl.col(LEAD_ID).is_in(list(ledger_leads))))
+            )
 
     return ActivityScores(
         totals=totals.finish(),
@@ -147,6 +152,17 @@ def score_activity_files(
         files=scan.files,
         matches=pl.concat(kept_matches) if kept_matches else pl.DataFrame(),
     )
+
+
+def _detached(rows: pl.DataFrame) -> pl.DataFrame:
+    """Copy a few rows out of a batch, so that keeping them does not keep the whole batch.
+
+    Polars' string columns are views into shared buffers, and a filtered frame still holds
+    the buffers of the frame it came from. Arrow's plain string type copies the text out.
+    """
+    if rows.is_empty():
+        return rows
+    return cast(pl.DataFrame, pl.from_arrow(rows.to_arrow(compat_level=pl.CompatLevel.oldest())))
 
 
 def _count(

@@ -359,7 +359,14 @@ def _open_parquet(path: Path, *, label: str) -> _OpenFile:
             pl.col(RECORD_COLUMN).cast(pl.Int64),
             (pl.col(RECORD_COLUMN).cast(pl.Int64) + 1).alias(LINE_COLUMN),
         )
-        yield from _collect(scan, batch_rows)
+        if batch_rows is None:
+            yield scan.collect()
+            return
+        # Slices read only the row groups they need, one batch at a time. A streaming
+        # query reads ahead of a slow consumer instead, holding up to a few GB per file.
+        total = pl.scan_parquet(path).select(pl.len()).collect().item()
+        for offset in range(0, total, batch_rows):
+            yield scan.slice(offset, batch_rows).collect()
 
     return _OpenFile(names=list(by_name), width=len(by_name), batches=batches)
 
