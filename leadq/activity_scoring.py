@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
 
 import polars as pl
 
@@ -158,11 +157,15 @@ def _detached(rows: pl.DataFrame) -> pl.DataFrame:
     """Copy a few rows out of a batch, so that keeping them does not keep the whole batch.
 
     Polars' string columns are views into shared buffers, and a filtered frame still holds
-    the buffers of the frame it came from. Arrow's plain string type copies the text out.
+    the buffers of the frame it came from. Concatenating builds the text anew.
     """
     if rows.is_empty():
         return rows
-    return cast(pl.DataFrame, pl.from_arrow(rows.to_arrow(compat_level=pl.CompatLevel.oldest())))
+    return rows.with_columns(
+        pl.concat_str([pl.col(name), pl.lit("")]).alias(name)
+        for name, dtype in rows.schema.items()
+        if dtype == pl.String
+    )
 
 
 def _count(
