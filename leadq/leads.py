@@ -8,7 +8,7 @@ import polars as pl
 
 from leadq.config import Config
 from leadq.engagement import LEAD_ID, ORDER
-from leadq.readers import FILE_COLUMN, LINE_COLUMN, SourceFile, read_options, read_table
+from leadq.readers import FILE_COLUMN, LINE_COLUMN, SourceFile, TableScan, read_options
 from leadq.rejects import shape_rejects
 from leadq.timestamps import parse_local_times
 
@@ -22,14 +22,14 @@ def read_leads(
     """
     uses = config.lead_column_uses()
     columns = list(uses)
-    table = read_table(
+    table = TableScan(
         paths,
         columns=columns,
         uses=uses,
         options=read_options(config.inputs),
         table="leads",
         base=base,
-    )
+    ).read_all()
     id_column = config.leads.id
     frame = table.frame.with_columns(pl.col(id_column).alias(LEAD_ID))
     if config.leads.email:

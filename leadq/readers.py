@@ -92,37 +92,6 @@ def read_options(inputs: InputsSection) -> ReadOptions:
     )
 
 
-def read_table(
-    paths: Sequence[Path],
-    *,
-    columns: Sequence[str],
-    options: ReadOptions,
-    table: str,
-    uses: Mapping[str, str] | None = None,
-    optional: Sequence[str] = (),
-    base: Path | None = None,
-) -> Table:
-    """Read `columns` from every file at once; `TableScan` describes the reading."""
-    scan = TableScan(
-        paths,
-        columns=columns,
-        options=options,
-        table=table,
-        uses=uses,
-        optional=optional,
-        base=base,
-    )
-    frames, rejects = [], []
-    for batch in scan.batches(batch_rows=None):
-        frames.append(batch.rows)
-        rejects.append(batch.rejects)
-    return Table(
-        frame=pl.concat([scan.empty_rows(), *frames]),
-        files=scan.files,
-        rejects=pl.concat([scan.empty_rejects(), *rejects]),
-    )
-
-
 @dataclass(frozen=True)
 class Batch:
     """Some rows of one input file: usable rows, and rows with the wrong number of fields."""
@@ -206,6 +175,18 @@ class TableScan:
                     file_index=position,
                 )
             self.files.append(SourceFile(path=name, rows=rows_read))
+
+    def read_all(self) -> Table:
+        """Read every file at once into one table."""
+        frames, rejects = [], []
+        for batch in self.batches(batch_rows=None):
+            frames.append(batch.rows)
+            rejects.append(batch.rejects)
+        return Table(
+            frame=pl.concat([self.empty_rows(), *frames]),
+            files=self.files,
+            rejects=pl.concat([self.empty_rejects(), *rejects]),
+        )
 
     def empty_rows(self) -> pl.DataFrame:
         """Return a frame with no rows and the columns that batches have."""
