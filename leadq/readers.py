@@ -345,6 +345,7 @@ def _open_parquet(path: Path, *, label: str) -> _OpenFile:
             return
         # Slices read only the row groups they need, one batch at a time. A streaming
         # query reads ahead of a slow consumer instead, holding up to a few GB per file.
+        # NOTE: a row group larger than a batch is decoded once per batch that overlaps it.
         total = pl.scan_parquet(path).select(pl.len()).collect().item()
         for offset in range(0, total, batch_rows):
             yield scan.slice(offset, batch_rows).collect()
