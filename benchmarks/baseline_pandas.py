@@ -158,7 +158,7 @@ def activity_rules(activities: pd.DataFrame) -> list[tuple[str, pd.Series, float
 def score_activities(activities: pd.DataFrame, as_of: date) -> pd.DataFrame:
     """Sum the decayed points of each lead's in-window activities.
 
-    Returns a frame indexed by lead id, which also says whether the lead has a demo request,
+    Returns a frame indexed by lead id, which also shows whether the lead has a demo request,
     the qualifying rule.
     """
     activities = activities.assign(local_time=local_times(activities["Occurred At"]))

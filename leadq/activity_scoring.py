@@ -156,7 +156,7 @@ def score_activity_files(
 def _detached(rows: pl.DataFrame) -> pl.DataFrame:
     """Copy a few rows out of a batch, so that keeping them does not keep the whole batch.
 
-    Polars' string columns are views into shared buffers, and a filtered frame still holds
+    Polars' string columns are views into shared buffers, and a filtered frame still references
     the buffers of the frame it came from. Concatenating builds the text anew.
     """
     if rows.is_empty():
@@ -195,7 +195,7 @@ def _count(
 def _slashed_dates(
     scan: TableScan, first_batch: Batch, column: str, batch_rows: int | None
 ) -> SlashedDates:
-    """Gather what one file's slashed dates say about their order.
+    """Gather the evidence of one file's slashed dates about their order.
 
     The order is decided for each file as a whole, since exports from different tools may
     differ. When the file's first batch has slashed dates and the file is read in batches,

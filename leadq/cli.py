@@ -334,8 +334,8 @@ def _user_errors(*, verbose: bool) -> Iterator[None]:
     except (typer.Exit, typer.Abort):
         raise
     except BrokenPipeError:
-        # the reader of a pipe (such as `head`) stopped early; the outputs are complete, so
-        # this is not an error, and Python must not print one while exiting either
+        # The reader of a pipe (such as `head`) stopped early. The outputs are complete, so
+        # this is not an error, and Python must not print one while exiting either.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         raise typer.Exit(ExitCode.SUCCESS) from None
     except Exception as error:

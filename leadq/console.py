@@ -29,7 +29,7 @@ class _Console(Console):
 
 
 # Data (an MQL list piped with `--mqls -`) is the only thing written to standard output
-# when requested; everything meant for people can be moved to standard error.
+# when requested. Everything meant for people can then go to standard error.
 stdout_console = _Console(highlight=False)
 stderr_console = _Console(stderr=True, highlight=False)
 

@@ -193,7 +193,7 @@ def _line_shapes(counted: pl.DataFrame, separator: str) -> pl.DataFrame:
 
 
 class _LayoutState:
-    """What the layout pass carries from one batch of lines to the next."""
+    """The state that the layout pass carries from one batch of lines to the next."""
 
     def __init__(self) -> None:
         self.lines_seen = 0

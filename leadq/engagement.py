@@ -143,7 +143,7 @@ class EngagementTotals:
         """Take in one batch of matched activities."""
         if matches.is_empty():
             return
-        # kept state holds each lead id many times, so it holds them as categories
+        # the kept state repeats each lead id many times, so it stores them as categories
         matches = matches.with_columns(pl.col(LEAD_ID).cast(pl.Categorical))
         uncapped = [(p, rule) for p, rule in self._rules if rule.max_count is None]
         if uncapped:

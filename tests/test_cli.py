@@ -133,6 +133,7 @@ def test_summary_counts(project: Path, tmp_path: Path):
     out = tmp_path / "out"
     runner.invoke(app, score_args(project, out))
     summary = json.loads((out / "summary.json").read_text())
+
     assert summary["as_of"] == "2026-11-30"
     assert summary["leads"] == {
         "rows_read": 3,
@@ -150,6 +151,7 @@ def test_summary_counts(project: Path, tmp_path: Path):
         "unmatched": 1,
         "rejected": 1,
     }
+
     assert summary["fit_filters"] == [
         {
             "name": "Target industry",
@@ -168,6 +170,7 @@ def test_summary_counts(project: Path, tmp_path: Path):
     }
     assert [f["rows"] for f in summary["inputs"]["activities"]] == [3, 5]
     assert len(summary["config"]["sha256"]) == 64
+
     rejects = pl.read_csv(out / "rejects.csv")
     assert rejects.select("file", "line", "problem").rows() == [
         (summary["inputs"]["activities"][0]["path"], 4, "unreadable timestamp")
@@ -366,7 +369,7 @@ def test_version():
     assert result.stdout.startswith("leadq ")
 
 
-def test_formulas_escaped_and_ids_kept_in_csv_and_xlsx(tmp_path: Path):
+def test_spreadsheet_safe_csv_and_xlsx(tmp_path: Path):
     import openpyxl
 
     write_csv(

@@ -40,7 +40,7 @@ def test_just_below_threshold_is_not_an_mql(score: Scorer):
     assert row["mql_reason"] == "score 40 < 40.01"
 
 
-def test_unfit_lead_with_huge_score_is_not_an_mql(score: Scorer):
+def test_unfit_huge_score_not_mql(score: Scorer):
     leads = [
         {"id": "A", "email": "a@acme.com", "industry": "Retail"},
         {"id": "B", "email": "b@gmail.com", "industry": "Software"},

@@ -72,11 +72,13 @@ def test_german_excel_export():
         "output": {"columns": ["Firmenname"]},
     }
     result = score_leads(parse_config(raw), as_of=dt.date(2025, 12, 31))
+
     assert lead(result, "101")["fit"] is True
     assert lead(result, "101")["Firmenname"] == "Beispiel GmbH"
     assert lead(result, "102")["fit_failed"] == "Size"
     # 9.999,99 is just below the 10000.5 minimum
     assert lead(result, "103")["fit_failed"] == "Revenue"
+
     # 31.12 and 01.12 are inside a 31-day window ending 31 December; 15.11 is not
     assert lead(result, "101")["engagement_score"] == 10
     assert lead(result, "102")["engagement_score"] == 10
