@@ -290,9 +290,10 @@ def diff(
     with _user_errors(verbose=verbose):
         paths = config or []
         if len(paths) != 2:
+            given = {0: "not at all", 1: "once"}.get(len(paths), f"{len(paths)} times")
             problem = (
-                f"give --config exactly twice, the current config first and the changed one "
-                f"second; got it {len(paths)} times"
+                "give --config exactly twice, the current config first and the changed one "
+                f"second; it was given {given}"
             )
             raise ConfigError("command line", [problem])
         old_config, new_config = load_config(paths[0]), load_config(paths[1])

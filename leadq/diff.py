@@ -1,4 +1,4 @@
-"""What a config change does: the same leads scored under two configs, compared lead by lead."""
+"""Config comparison: the same leads scored under two configs, compared lead by lead."""
 
 from __future__ import annotations
 
@@ -252,7 +252,7 @@ def _side_columns(
     criteria: list[_CriterionPair],
     rules: list[_RulePair],
 ) -> pl.DataFrame:
-    """Select one result's columns under names that say which side they come from.
+    """Select one result's columns, renamed with the side they come from.
 
     Adds `_qualifies_<side>` (a qualifying rule of `config` matched) and, for the old side,
     `_qualifies_old_new_list` (a qualifying rule of `new_config` matched in the old result).
@@ -320,9 +320,9 @@ class _MqlSetting:
 def _mql_settings(old_config: Config, new_config: Config) -> list[_MqlSetting]:
     """List the changed MQL settings, each with the leads it alone flips.
 
-    A setting alone flips a lead when the old fit, score and rule matches, judged with the
-    new value of that setting and the old value of the others, give the lead's new MQL
-    status, and that status differs from the old one.
+    A setting alone flips a lead when its new MQL status differs from the old one and the
+    old run's fit, score and rule matches already give that new status. They are judged
+    with the new value of this setting and the old values of the other settings.
     """
     old, new = old_config.mql, new_config.mql
     fit, score = pl.col("fit_old"), pl.col("score_old")

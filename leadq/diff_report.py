@@ -9,13 +9,13 @@ from leadq.config import Config
 from leadq.diff import ConfigDiff
 
 YES_NO = {True: "yes", False: "no"}
-"""How a table shows whether a lead is an MQL."""
+"""The words that a table shows for a lead's MQL flag."""
 
 
 def build_diff_report(diff: ConfigDiff) -> dict[str, Any]:
     """Collect what a diff found: configs, inputs, lead counts, movers and causes.
 
-    It holds no run times, so the same inputs and configs give the same report.
+    It contains no run times, so the same inputs and configs give the same report.
     """
     comparison = diff.comparison
     return {

@@ -58,7 +58,7 @@ def make_config(
 def scored(config: Config, rows: list[dict[str, Any]]) -> pl.DataFrame:
     """Build the lead columns a scoring run leaves, from hand-written rows.
 
-    A row holds `lead_id`, `fit`, `score` and `mql`, then, by name, True where a filter
+    A row contains `lead_id`, `fit`, `score` and `mql`, then, by name, True where a filter
     passes or an exclusion matches, and `(count, points)` for each rule that matched.
     """
     columns: dict[str, list[Any]] = {
@@ -122,6 +122,7 @@ def test_gain_and_lose_fit():
             lead("D", fit=False, Industry=False),
         ],
     )
+
     counts = comparison.counts
     assert counts["gain_fit"] == 1
     assert counts["lose_fit"] == 1
@@ -163,6 +164,7 @@ def test_become_stop_and_keep_mql():
             lead("D", fit=False, score=50, **demos),
         ],
     )
+
     counts = comparison.counts
     assert counts["become_mql"] == 1
     assert counts["stop_mql"] == 1
@@ -200,6 +202,7 @@ def test_lead_in_one_result_only():
         config,
         [lead("B", score=10), lead("C", score=70, mql=True)],
     )
+
     counts = comparison.counts
     assert counts["old"] == {"total": 2, "fit": 2, "mql": 1}
     assert counts["new"] == {"total": 2, "fit": 2, "mql": 1}
@@ -278,6 +281,7 @@ def test_rule_changed_added_and_removed():
             lead("B", score=20, Webinar=(1, 20)),
         ],
     )
+
     causes = {rule["name"]: rule for rule in comparison.rule_causes}
     assert list(causes) == ["Demo request", "Visit", "Webinar"]
     assert causes["Demo request"]["status"] == "changed"
@@ -319,6 +323,7 @@ def test_threshold_alone_names_its_flips():
             lead("D", score=55, mql=True, **{"Demo request": (1, 45)}),
         ],
     )
+
     [threshold] = comparison.mql_causes
     assert threshold["setting"] == "threshold"
     assert threshold["stop_mql"] == 2
@@ -360,6 +365,7 @@ def test_new_qualifying_rule_makes_mqls():
             lead("C", score=10),
         ],
     )
+
     [qualifying] = comparison.mql_causes
     assert qualifying["setting"] == "qualifying_rules"
     assert qualifying["text"] == 'qualifying_rules none -> "Demo request": 1 lead becomes MQL'
@@ -404,6 +410,7 @@ def test_added_exclusion_excludes_leads():
             lead("B", score=60, mql=True),
         ],
     )
+
     causes = {c["name"]: c for c in comparison.fit_causes}
     assert causes["Personal e-mail"]["kind"] == "exclusion"
     assert causes["Personal e-mail"]["status"] == "added"
@@ -576,15 +583,15 @@ def test_diff_same_config_changes_nothing(tmp_path: Path):
     assert report["causes"]["mql"] == []
 
 
-@pytest.mark.parametrize("times", [0, 1, 3])
-def test_config_not_given_twice_exits_2(tmp_path: Path, times: int):
+@pytest.mark.parametrize(("times", "given"), [(0, "not at all"), (1, "once"), (3, "3 times")])
+def test_config_not_given_twice_exits_2(tmp_path: Path, times: int, given: str):
     args = ["diff", "--as-of", "2026-11-30", "--out", str(tmp_path / "diff")]
     for _ in range(times):
         args += ["--config", str(SAMPLE_CONFIG)]
     result = runner.invoke(app, args)
     assert result.exit_code == ExitCode.BAD_CONFIG
     assert "give --config exactly twice" in result.stderr
-    assert f"got it {times} times" in result.stderr
+    assert f"it was given {given}" in result.stderr
     assert not (tmp_path / "diff").exists()
 
 
