@@ -23,14 +23,17 @@ from leadq.activity_scoring import DEFAULT_BATCH_ROWS
 from leadq.config import Config, load_config
 from leadq.console import (
     render_check,
+    render_diff,
     render_explanation,
     render_summary,
     stderr_console,
     stdout_console,
 )
+from leadq.diff import diff_configs
+from leadq.diff_report import build_diff_report
 from leadq.errors import ConfigError, ExitCode, LeadqError, RejectRateError
 from leadq.explain import explain_lead
-from leadq.outputs import write_outputs
+from leadq.outputs import write_diff_outputs, write_outputs
 from leadq.scoring import ScoringResult, score_leads
 from leadq.spreadsheets import neutralize_formulas
 from leadq.summary import build_summary
@@ -242,6 +245,75 @@ def explain(
             ledger_leads=[lead_id.strip()],
         )
         render_explanation(explain_lead(result, lead_id), stdout_console)
+
+
+@app.command()
+def diff(
+    config: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--config",
+            "-c",
+            help="A TOML config file; give it twice, first the current config, then the "
+            "changed one.",
+            show_default=False,
+        ),
+    ] = None,
+    leads: Annotated[
+        str | None,
+        typer.Option(help="Leads file; overrides inputs.leads of the first config."),
+    ] = None,
+    activities: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Activity file or glob pattern; repeat for several. Overrides "
+            "inputs.activities of the first config."
+        ),
+    ] = None,
+    as_of: AsOfOption = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the diff files.")] = Path(
+        "leadq-diff"
+    ),
+    quiet: QuietOption = False,
+    verbose: VerboseOption = False,
+) -> None:
+    """Score the same leads with two configs and show what the change does.
+
+    Compares fit, score and MQL status lead by lead and names the causes of each change.
+
+    Writes diff.md, diff.json and changed_leads.csv into --out.
+
+    Both configs score the inputs of the first config, as of the same day.
+
+    Example: [bold]leadq diff --config configs/b2b.toml --config new-b2b.toml --as-of 2026-11-30[/]
+    """
+    with _user_errors(verbose=verbose):
+        paths = config or []
+        if len(paths) != 2:
+            given = {0: "not at all", 1: "once"}.get(len(paths), f"{len(paths)} times")
+            problem = (
+                "give --config exactly twice, the current config first and the changed one "
+                f"second; it was given {given}"
+            )
+            raise ConfigError("command line", [problem])
+        old_config, new_config = load_config(paths[0]), load_config(paths[1])
+        show_progress = not quiet and stderr_console.is_terminal
+        with _progress(show=show_progress, verbose=verbose) as on_step:
+            result = diff_configs(
+                old_config,
+                new_config,
+                leads_path=leads,
+                activity_patterns=activities,
+                as_of=_parse_as_of(as_of),
+                on_step=on_step,
+            )
+        report = build_diff_report(result)
+        written = write_diff_outputs(
+            out, report=report, changed_leads=result.comparison.changed_leads
+        )
+        if not quiet:
+            render_diff(report, stdout_console)
+            stdout_console.print(f"Wrote {len(written)} files to {out}.")
 
 
 @app.command()

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from leadq.diff_report import YES_NO, only_one_side_text
 from leadq.explain import LeadExplanation
 
 
@@ -175,3 +176,99 @@ def render_explanation(explanation: LeadExplanation, console: Console) -> None:
     console.print(activities)
     if lead["reasons"]:
         console.print(f"Reasons: {lead['reasons']}")
+
+
+def render_diff(report: dict[str, Any], console: Console) -> None:
+    """Show what a config change does: lead counts, moves, score movers and their causes."""
+    leads = report["leads"]
+    old, new = leads["old"], leads["new"]
+    counts = Table(title=f"Leads as of {report['as_of']}", title_justify="left")
+    for column, justify in (("", "left"), ("old", "right"), ("new", "right"), ("change", "right")):
+        counts.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for label, key in (("leads", "total"), ("fit", "fit"), ("MQL", "mql")):
+        counts.add_row(label, f"{old[key]:,}", f"{new[key]:,}", f"{new[key] - old[key]:+,}")
+    console.print(counts)
+
+    moves = Table(title="Leads that moved", title_justify="left")
+    moves.add_column("move")
+    moves.add_column("leads", justify="right")
+    for label, key in (
+        ("gain fit", "gain_fit"),
+        ("lose fit", "lose_fit"),
+        ("become MQL", "become_mql"),
+        ("stop being MQL", "stop_mql"),
+        ("keep MQL", "keep_mql"),
+        ("score changed", "score_changed"),
+    ):
+        moves.add_row(label, f"{leads[key]:,}")
+    console.print(moves)
+    if leads["only_old"] or leads["only_new"]:
+        console.print(f"[yellow]{escape(only_one_side_text(leads))}[/]")
+
+    if report["movers"]:
+        movers = Table(title="Biggest score movers", title_justify="left")
+        for column, justify in (
+            ("lead", "left"),
+            ("old score", "right"),
+            ("new score", "right"),
+            ("change", "right"),
+            ("MQL old → new", "left"),
+        ):
+            movers.add_column(column, justify=justify)  # type: ignore[arg-type]
+        for mover in report["movers"]:
+            movers.add_row(
+                escape(mover["lead_id"]),
+                f"{mover['score_old']:,.2f}",
+                f"{mover['score_new']:,.2f}",
+                f"{mover['delta']:+,.2f}",
+                f"{YES_NO[mover['mql_old']]} → {YES_NO[mover['mql_new']]}",
+            )
+        console.print(movers)
+    _render_causes(report["causes"], console)
+
+
+def _render_causes(causes: dict[str, Any], console: Console) -> None:
+    """Show the fit criteria and rules that changed in the config or for some lead.
+
+    The files list every criterion and rule; here the unchanged ones would only hide the rest.
+    """
+    fit_moved = [c for c in causes["fit"] if c["status"] != "same" or c["leads_changed"]]
+    if fit_moved:
+        fit = Table(title="Causes: fit criteria", title_justify="left")
+        fit.add_column("criterion")
+        fit.add_column("config change")
+        for column in ("pass/fail changed", "now pass", "now fail", "fit changed"):
+            fit.add_column(column, justify="right")
+        for item in fit_moved:
+            name = item["name"] if item["kind"] == "filter" else f"{item['name']} (exclusion)"
+            fit.add_row(
+                escape(name),
+                item["status"],
+                f"{item['leads_changed']:,}",
+                f"{item['now_pass']:,}",
+                f"{item['now_fail']:,}",
+                f"{item['fit_changed']:,}",
+            )
+        console.print(fit)
+    elif causes["fit"]:
+        console.print("Fit criteria: unchanged, and each judges every lead as before.")
+
+    rules_moved = [r for r in causes["rules"] if r["status"] != "same" or r["leads_changed"]]
+    if rules_moved:
+        rules = Table(title="Causes: engagement rules", title_justify="left")
+        rules.add_column("rule")
+        rules.add_column("config change")
+        rules.add_column("leads changed", justify="right")
+        rules.add_column("points change", justify="right")
+        for item in rules_moved:
+            rules.add_row(
+                escape(item["name"]),
+                item["status"],
+                f"{item['leads_changed']:,}",
+                f"{item['points_delta']:+,.2f}",
+            )
+        console.print(rules)
+    elif causes["rules"]:
+        console.print("Engagement rules: unchanged, and each gives every lead the same points.")
+    for setting in causes["mql"]:
+        console.print(f"Cause: {escape(setting['text'])}")

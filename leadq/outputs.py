@@ -7,11 +7,13 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
 import polars as pl
 
+from leadq.diff_report import diff_markdown
 from leadq.errors import ConfigError
 from leadq.spreadsheets import neutralize_formulas, write_xlsx
 from leadq.summary import summary_markdown
@@ -20,6 +22,7 @@ OutputFormat = Literal["csv", "parquet", "jsonl", "xlsx"]
 FORMATS: tuple[OutputFormat, ...] = ("csv", "parquet", "jsonl", "xlsx")
 _TABLE_NAMES = ("scored_leads", "mqls")
 _OTHER_FILES = ("summary.json", "summary.md", "rejects.csv")
+DIFF_FILES = ("changed_leads.csv", "diff.json", "diff.md")
 
 
 def output_file_names() -> set[str]:
@@ -63,25 +66,53 @@ def write_outputs(
     The files are written to a new folder beside `out_dir`, which then takes the old one's
     place, so readers never see a half-written or mixed set.
     """
-    escape = escape_formulas
+
+    def write(staging: Path) -> None:
+        escape = escape_formulas
+        write_table(scored_leads, staging / f"scored_leads.{fmt}", fmt, escape_formulas=escape)
+        write_table(mqls, staging / f"mqls.{fmt}", fmt, escape_formulas=escape)
+        write_table(rejects, staging / "rejects.csv", "csv", escape_formulas=escape)
+        _write_json(summary, staging / "summary.json")
+        (staging / "summary.md").write_text(summary_markdown(summary), encoding="utf-8")
+
+    return write_folder(out_dir, output_file_names(), write)
+
+
+def write_diff_outputs(
+    out_dir: Path, *, report: dict[str, Any], changed_leads: pl.DataFrame
+) -> list[Path]:
+    """Write `leadq diff`'s files into `out_dir` at once, as `write_outputs` does."""
+
+    def write(staging: Path) -> None:
+        write_table(changed_leads, staging / "changed_leads.csv", "csv")
+        _write_json(report, staging / "diff.json")
+        (staging / "diff.md").write_text(diff_markdown(report), encoding="utf-8")
+
+    return write_folder(out_dir, set(DIFF_FILES), write)
+
+
+def write_folder(out_dir: Path, names: set[str], write: Callable[[Path], None]) -> list[Path]:
+    """Fill a new folder with `write` and put it in place of `out_dir`; return its files.
+
+    `out_dir` may only hold files named in `names`, so a user's own files are never replaced.
+    """
     out_dir = out_dir.resolve()
-    _check_owned(out_dir)
+    _check_owned(out_dir, names)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.new-", dir=out_dir.parent))
     # mkdtemp makes the folder private, so give it the permissions a plain mkdir would
     staging.chmod(0o777 & ~_current_umask())
     try:
-        write_table(scored_leads, staging / f"scored_leads.{fmt}", fmt, escape_formulas=escape)
-        write_table(mqls, staging / f"mqls.{fmt}", fmt, escape_formulas=escape)
-        write_table(rejects, staging / "rejects.csv", "csv", escape_formulas=escape)
-        summary_text = json.dumps(summary, indent=2, ensure_ascii=False) + "\n"
-        (staging / "summary.json").write_text(summary_text, encoding="utf-8")
-        (staging / "summary.md").write_text(summary_markdown(summary), encoding="utf-8")
+        write(staging)
         _replace_folder(staging, out_dir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return sorted(out_dir.iterdir())
+
+
+def _write_json(data: dict[str, Any], path: Path) -> None:
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 def _current_umask() -> int:
@@ -90,18 +121,19 @@ def _current_umask() -> int:
     return mask
 
 
-def _check_owned(out_dir: Path) -> None:
-    """Refuse to replace a folder holding files that leadq did not write."""
+def _check_owned(out_dir: Path, names: set[str]) -> None:
+    """Refuse to replace a folder holding files other than those in `names`."""
     if not out_dir.exists():
         return
     if not out_dir.is_dir():
         msg = f"--out {out_dir} is a file; give a folder for the outputs"
         raise ConfigError("command line", [msg])
-    foreign = sorted(p.name for p in out_dir.iterdir() if p.name not in output_file_names())
+    foreign = sorted(p.name for p in out_dir.iterdir() if p.name not in names)
     if foreign:
         shown = ", ".join(foreign[:5]) + (" ..." if len(foreign) > 5 else "")
         msg = (
-            f"the output folder {out_dir} holds files that leadq did not write ({shown}); "
+            f"the output folder {out_dir} holds files that this command does not write "
+            f"({shown}); "
             "leadq replaces the whole folder, so give a new or empty folder with --out"
         )
         raise ConfigError("command line", [msg])
