@@ -112,11 +112,10 @@ def score_activity_files(
             file_index = batch.file_index
             slashed_dates = _slashed_dates(scan, batch, section.timestamp, batch_rows)
         parsed = parse_activities(batch.rows, section, slashed_dates=slashed_dates)
+        # one mask per outcome instead of a filtered copy per step: batches are large
+        parsed = parsed.with_columns(pl.col(KEY).is_in(known_keys).fill_null(False).alias(_MATCHED))
         rejected = parsed.filter(pl.col(REJECT_REASON).is_not_null())
-        usable = parsed.filter(pl.col(REJECT_REASON).is_null()).with_columns(
-            pl.col(KEY).is_in(known_keys).fill_null(False).alias(_MATCHED)
-        )
-        _count(counts, batch.rejects.height, rejected.height, usable, window)
+        _count(counts, batch.rejects.height, parsed, window)
 
         rejects.append(_detached(batch.rejects))
         rejects.append(
@@ -126,8 +125,10 @@ def score_activity_files(
                 )
             )
         )
-        in_window = usable.filter(
-            pl.col(_MATCHED) & pl.col(DAY).is_between(window.first_day, window.as_of)
+        in_window = parsed.filter(
+            pl.col(REJECT_REASON).is_null()
+            & pl.col(_MATCHED)
+            & pl.col(DAY).is_between(window.first_day, window.as_of)
         )
         if section.lead_id:
             # the key is the lead id itself, so no join is needed
@@ -169,22 +170,20 @@ def _detached(rows: pl.DataFrame) -> pl.DataFrame:
 
 
 def _count(
-    counts: ActivityCounts,
-    shape_rejects: int,
-    value_rejects: int,
-    usable: pl.DataFrame,
-    window: Window,
+    counts: ActivityCounts, shape_rejects: int, parsed: pl.DataFrame, window: Window
 ) -> None:
     """Add one batch's rows to the counts: rejected, unmatched, future, before, in window."""
-    is_matched = pl.col(_MATCHED)
+    is_usable = pl.col(REJECT_REASON).is_null()
+    is_matched = is_usable & pl.col(_MATCHED)
     day = pl.col(DAY)
-    unmatched, future, before, in_window = usable.select(
-        (~is_matched).sum().alias("unmatched"),
+    value_rejects, unmatched, future, before, in_window = parsed.select(
+        (~is_usable).sum().alias("rejected"),
+        (is_usable & ~pl.col(_MATCHED)).sum().alias("unmatched"),
         (is_matched & (day > window.as_of)).sum().alias("future"),
         (is_matched & (day < window.first_day)).sum().alias("before"),
         (is_matched & day.is_between(window.first_day, window.as_of)).sum().alias("in_window"),
     ).row(0)
-    counts.total += shape_rejects + value_rejects + usable.height
+    counts.total += shape_rejects + parsed.height
     counts.rejected += shape_rejects + value_rejects
     counts.unmatched += unmatched
     counts.future_dated += future
