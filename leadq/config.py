@@ -5,6 +5,8 @@ from __future__ import annotations
 import codecs
 import difflib
 import hashlib
+import itertools
+import math
 import re
 import tomllib
 import zoneinfo
@@ -13,6 +15,7 @@ from typing import Annotated, Any, Literal
 
 import polars as pl
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -20,6 +23,7 @@ from pydantic import (
     PlainValidator,
     PrivateAttr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -52,8 +56,33 @@ def _wrap_text(value: object) -> object:
     return [value] if isinstance(value, str) else value
 
 
+def _check_scale(minimums: dict[str, float]) -> dict[str, float]:
+    """Check a grade or band scale: named steps, best first, each minimum below the one before."""
+    if not minimums:
+        msg = "list at least one name with its minimum score, e.g. { A = 80, B = 60 }"
+        raise ValueError(msg)
+    for name in minimums:
+        if not name.strip() or name != name.strip():
+            msg = f"the name {name!r} is blank or has spaces around it"
+            raise ValueError(msg)
+    for name, minimum in minimums.items():
+        if not math.isfinite(minimum):
+            msg = f"the minimum of {name} must be a finite number, got {minimum}"
+            raise ValueError(msg)
+    for (higher, above), (lower, below) in itertools.pairwise(minimums.items()):
+        if below >= above:
+            msg = (
+                "list the best first, with each minimum below the one before, but "
+                f"{lower} = {below:g} is not below {higher} = {above:g}"
+            )
+            raise ValueError(msg)
+    return minimums
+
+
 ScalarValue = Annotated[str | bool | int | float, PlainValidator(_check_scalar)]
 TextList = Annotated[list[str], BeforeValidator(_wrap_text)]
+# Names (A, B, C or 1, 2) mapped to the minimum score of each step, best first.
+Scale = Annotated[dict[str, float], AfterValidator(_check_scale)]
 
 
 class _Section(BaseModel):
@@ -114,6 +143,12 @@ class NamedCondition(Condition):
 
 class FitFilter(NamedCondition):
     """A fit criterion: a lead that fails it is not fit."""
+
+
+class FitPoints(NamedCondition):
+    """A weighted fit criterion: a lead that meets it earns `points` towards its fit_score."""
+
+    points: float
 
 
 class Exclusion(NamedCondition):
@@ -215,6 +250,31 @@ class FitSection(_Section):
 
     filters: list[FitFilter] = Field(default_factory=list)
     exclude: list[Exclusion] = Field(default_factory=list)
+    points: list[FitPoints] = Field(default_factory=list)
+    grades: Scale | None = None
+    fallback_grade: str | None = Field(default=None, min_length=1)
+
+    @field_validator("grades")
+    @classmethod
+    def _check_grades_have_points(
+        cls, value: dict[str, float] | None, info: ValidationInfo
+    ) -> dict[str, float] | None:
+        # points that failed their own checks are absent from info.data, and reported already
+        if value is not None and info.data.get("points", True) == []:
+            msg = "grades need [[fit.points]] criteria, because every fit_score would be 0"
+            raise ValueError(msg)
+        return value
+
+    @field_validator("fallback_grade")
+    @classmethod
+    def _check_fallback_grade(cls, value: str, info: ValidationInfo) -> str:
+        return check_fallback(value, info, kind="grade", scale_key="grades")
+
+    def grade_names(self) -> list[str]:
+        """Return the grades from best to worst with the fallback last, or none without grades."""
+        if self.grades is None or self.fallback_grade is None:
+            return []
+        return [*self.grades, self.fallback_grade]
 
 
 class EngagementSection(_Section):
@@ -224,6 +284,19 @@ class EngagementSection(_Section):
     lookback_days: int = Field(default=90, ge=1, le=36500)
     half_life_days: float | None = Field(default=None, gt=0)
     rules: list[EngagementRule] = Field(default_factory=list)
+    bands: Scale | None = None
+    fallback_band: str | None = Field(default=None, min_length=1)
+
+    @field_validator("fallback_band")
+    @classmethod
+    def _check_fallback_band(cls, value: str, info: ValidationInfo) -> str:
+        return check_fallback(value, info, kind="band", scale_key="bands")
+
+    def band_names(self) -> list[str]:
+        """Return the bands from best to worst with the fallback last, or none without bands."""
+        if self.bands is None or self.fallback_band is None:
+            return []
+        return [*self.bands, self.fallback_band]
 
 
 class MqlSection(_Section):
@@ -231,11 +304,16 @@ class MqlSection(_Section):
 
     threshold: float | None = None
     qualifying_rules: list[str] = Field(default_factory=list)
+    min_grade: str | None = None
+    cells: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _check_some_way_to_qualify(self) -> MqlSection:
-        if self.threshold is None and not self.qualifying_rules:
-            msg = "set `threshold`, `qualifying_rules` or both, or no lead can become an MQL"
+        if self.threshold is None and not self.qualifying_rules and not self.cells:
+            msg = (
+                "set `threshold`, `qualifying_rules` or both (or list grade and band `cells`), "
+                "or no lead can become an MQL"
+            )
             raise ValueError(msg)
         return self
 
@@ -295,6 +373,7 @@ class Config(_Section):
         sections: list[tuple[str, list[NamedCondition]]] = [
             ("filters", list(self.fit.filters)),
             ("exclude", list(self.fit.exclude)),
+            ("points", list(self.fit.points)),
         ]
         for kind, conditions in sections:
             for position, condition in enumerate(conditions, start=1):
@@ -326,6 +405,22 @@ class Config(_Section):
                 if condition.field not in known:
                     uses.setdefault(condition.field, key)
         return uses
+
+
+def check_fallback(value: str, info: ValidationInfo, *, kind: str, scale_key: str) -> str:
+    """Check the name given to leads below a scale's lowest minimum.
+
+    Whether the fallback and its scale are both set is checked on the raw config, so that it
+    is reported even when the scale itself is invalid.
+    """
+    if value != value.strip():
+        msg = f"the name {value!r} has spaces around it"
+        raise ValueError(msg)
+    scale = info.data.get(scale_key)
+    if isinstance(scale, dict) and value in scale:
+        msg = f"{value!r} is already a {kind} in `{scale_key}`, so give the fallback its own name"
+        raise ValueError(msg)
+    return value
 
 
 def check_pattern(pattern: str) -> None:
@@ -423,6 +518,11 @@ def _cross_check(raw: dict[str, Any]) -> list[str]:
             if isinstance(item, dict)
         ]
         problems.extend(_duplicate_names("fit", fit_names))
+        points = fit.get("points")
+        if isinstance(points, list):
+            point_names = [item.get("name") for item in points if isinstance(item, dict)]
+            problems.extend(_duplicate_names("fit.points", point_names))
+    problems.extend(_grading_problems(raw))
 
     has_activity_rules = any(
         isinstance(rule, dict) and rule.get("source", "activity") == "activity" for rule in rules
@@ -441,6 +541,114 @@ def _cross_check(raw: dict[str, Any]) -> list[str]:
             "its e-mail column here"
         )
     return problems
+
+
+def _scale_names(section: object, scale_key: str, fallback_key: str) -> list[str] | None:
+    """Return a scale's names, best first with the fallback last.
+
+    Returns an empty list when the section sets no scale, and None when the scale is invalid,
+    because then its own problems are reported and checks that use it would only repeat them.
+    """
+    if not isinstance(section, dict) or scale_key not in section:
+        return []
+    scale = section[scale_key]
+    fallback = section.get(fallback_key)
+    if not isinstance(scale, dict) or not scale or not isinstance(fallback, str):
+        return None
+    return [*scale, fallback]
+
+
+def _fallback_problems(raw: dict[str, Any]) -> list[str]:
+    """Check that grades and bands come with a fallback, and a fallback with its scale."""
+    problems = []
+    scales = [("fit", "grades", "grade", "D"), ("engagement", "bands", "band", "3")]
+    for section_name, scale_key, kind, example in scales:
+        section = raw.get(section_name)
+        if not isinstance(section, dict):
+            continue
+        fallback_key = f"fallback_{kind}"
+        if scale_key in section and fallback_key not in section:
+            problems.append(
+                f"{section_name}.{fallback_key}: required key is missing, because `{scale_key}` "
+                f"needs a {kind} for leads below its lowest minimum, "
+                f'e.g. {fallback_key} = "{example}"'
+            )
+        if fallback_key in section and scale_key not in section:
+            problems.append(
+                f"{section_name}.{fallback_key}: set `{scale_key}` too, or remove `{fallback_key}`"
+            )
+    return problems
+
+
+def _grading_problems(raw: dict[str, Any]) -> list[str]:
+    """Check fallbacks, and that `mql.min_grade` and `mql.cells` name grades and bands."""
+    grades = _scale_names(raw.get("fit"), "grades", "fallback_grade")
+    bands = _scale_names(raw.get("engagement"), "bands", "fallback_band")
+    mql = raw.get("mql")
+    mql = mql if isinstance(mql, dict) else {}
+    cells, problems = _cells_of(grades or [], bands or [])
+    problems = _fallback_problems(raw) + problems
+
+    min_grade = mql.get("min_grade")
+    if isinstance(min_grade, str) and grades == []:
+        problems.append("mql.min_grade: set fit.grades too, so that leads have a grade")
+    elif isinstance(min_grade, str) and grades is not None and min_grade not in grades:
+        known = ", ".join(repr(name) for name in grades)
+        problems.append(f"mql.min_grade: no grade is named {min_grade!r} (grades: {known})")
+
+    listed = mql.get("cells")
+    listed = listed if isinstance(listed, list) else []
+    if listed and (grades == [] or bands == []):
+        problems.append(
+            "mql.cells: a cell is a grade followed by a band, such as 'A1', so set both "
+            "fit.grades and engagement.bands"
+        )
+    elif grades and bands:
+        for position, cell in enumerate(listed, start=1):
+            if isinstance(cell, str):
+                problem = _cell_problem(cell, cells, grades, bands, min_grade)
+                problems += [f"mql.cells[{position}]: {problem}"] if problem else []
+    return problems
+
+
+def _cells_of(grades: list[str], bands: list[str]) -> tuple[dict[str, tuple[str, str]], list[str]]:
+    """Map each cell name to its grade and band, with a problem for each name made twice."""
+    cells: dict[str, tuple[str, str]] = {}
+    problems = []
+    for grade in grades:
+        for band in bands:
+            cell = f"{grade}{band}"
+            if cell in cells:
+                other_grade, other_band = cells[cell]
+                problems.append(
+                    f"engagement.bands: grade {other_grade!r} with band {other_band!r} and "
+                    f"grade {grade!r} with band {band!r} both make the cell {cell!r}; "
+                    "rename a grade or a band so that each cell is unique"
+                )
+            cells.setdefault(cell, (grade, band))
+    return cells, problems
+
+
+def _cell_problem(
+    cell: str,
+    cells: dict[str, tuple[str, str]],
+    grades: list[str],
+    bands: list[str],
+    min_grade: object,
+) -> str | None:
+    """Describe what is wrong with one entry of `mql.cells`, or return None."""
+    if cell not in cells:
+        return (
+            f"no cell is named {cell!r}. Write a grade followed by a band, such as "
+            f"{grades[0] + bands[0]!r} (grades: {', '.join(grades)}; bands: {', '.join(bands)})"
+        )
+    grade = cells[cell][0]
+    if min_grade in grades and grades.index(grade) > grades.index(min_grade):
+        return (
+            f"{cell!r} can never qualify, because its grade {grade} is below "
+            f"mql.min_grade {min_grade!r}"
+        )
+    return None
 
 
 def _duplicate_names(section: str, names: list[object]) -> list[str]:
@@ -470,6 +678,11 @@ def _describe_error(detail: Any, raw: dict[str, Any]) -> str:
         message = f"{message[0].lower()}{message[1:]}, got {detail['input']!r}"
         if kind in ("float_type", "int_type", "bool_type") and isinstance(detail["input"], str):
             message += "; write numbers and true/false without quotes"
+        is_number = isinstance(detail["input"], int | float) and not isinstance(
+            detail["input"], bool
+        )
+        if kind == "string_type" and is_number:
+            message += f'; write text in quotes, such as "{detail["input"]}"'
     return f"{location}: {message[0].lower()}{message[1:]}"
 
 
@@ -497,6 +710,7 @@ def _known_keys() -> list[str]:
         ActivitiesSection,
         FitSection,
         FitFilter,
+        FitPoints,
         EngagementSection,
         EngagementRule,
         MqlSection,

@@ -82,6 +82,9 @@ def render_summary(summary: dict[str, Any], console: Console) -> None:
             )
         console.print(rules)
 
+    if "grade_band_cells" in summary:
+        console.print(_matrix_table(summary))
+
     activities = summary["activities"]
     if activities["rows_read"]:
         console.print(
@@ -95,6 +98,20 @@ def render_summary(summary: dict[str, Any], console: Console) -> None:
             f"[yellow]{summary['rejected_rows']:,} rows could not be used; "
             "rejects.csv lists each with its file, line and reason.[/]"
         )
+
+
+def _matrix_table(summary: dict[str, Any]) -> Table:
+    """Show leads per grade (rows) and band (columns), with the MQLs of each cell."""
+    bands = [band["band"] for band in summary["engagement_bands"]]
+    cells = {cell["cell"]: cell for cell in summary["grade_band_cells"]}
+    table = Table(title="Grade x band: leads (MQLs)", title_justify="left")
+    table.add_column("grade")
+    for band in bands:
+        table.add_column(f"band {band}", justify="right")
+    for grade in summary["fit_grades"]:
+        counts = [cells[grade["grade"] + band] for band in bands]
+        table.add_row(grade["grade"], *(f"{cell['leads']:,} ({cell['mql']:,})" for cell in counts))
+    return table
 
 
 def render_check(summary: dict[str, Any], rejects: pl.DataFrame, console: Console) -> None:
@@ -154,8 +171,12 @@ def render_explanation(explanation: LeadExplanation, console: Console) -> None:
         criteria.add_row("", "(no fit criteria configured)", "", "", "")
     console.print(criteria)
 
+    if explanation.fit_points:
+        console.print(_fit_points_table(explanation))
+
+    band = f", band {lead['engagement_band']}" if "engagement_band" in lead else ""
     activities = Table(
-        title=f"Engagement score: {lead['engagement_score']:g}", title_justify="left"
+        title=f"Engagement score: {lead['engagement_score']:g}{band}", title_justify="left"
     )
     for column in ("time", "rule", "decay", "points", "counted", "source"):
         activities.add_column(column, overflow="fold")
@@ -176,6 +197,8 @@ def render_explanation(explanation: LeadExplanation, console: Console) -> None:
     console.print(activities)
     if lead["reasons"]:
         console.print(f"Reasons: {lead['reasons']}")
+    if "grade_band" in lead:
+        console.print(f"Grade and band cell: {lead['grade_band']}")
 
 
 def render_diff(report: dict[str, Any], console: Console) -> None:
@@ -272,3 +295,19 @@ def _render_causes(causes: dict[str, Any], console: Console) -> None:
         console.print("Engagement rules: unchanged, and each gives every lead the same points.")
     for setting in causes["mql"]:
         console.print(f"Cause: {escape(setting['text'])}")
+
+
+def _fit_points_table(explanation: LeadExplanation) -> Table:
+    """List each weighted fit criterion with the lead's value and the points it earned."""
+    lead = explanation.lead
+    grade = f", grade {lead['fit_grade']}" if "fit_grade" in lead else ""
+    table = Table(title=f"Fit score: {lead['fit_score']:g}{grade}", title_justify="left")
+    for column in ("", "criterion", "field", "lead's value", "test", "points"):
+        table.add_column(column, overflow="fold")
+    for check in explanation.fit_points:
+        mark = "[green]met[/]" if check.met else "not met"
+        value = "(missing)" if check.value is None else repr(check.value)
+        cells = (check.name, check.field, value, check.test)
+        earned = f"{check.earned:+g}" if check.met else "0"
+        table.add_row(mark, *(escape(text) for text in cells), earned)
+    return table

@@ -1,8 +1,11 @@
-"""Why one lead is or is not an MQL: each fit criterion with its value, each scoring activity."""
+"""Why one lead is or is not an MQL: each fit criterion with its value, each scoring activity.
+
+With `[[fit.points]]`, it also lists each weighted criterion with the points the lead earned.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
@@ -11,6 +14,7 @@ from leadq.config import Condition
 from leadq.engagement import LEAD_ID, LOCAL_TIME, count_column
 from leadq.errors import InputDataError
 from leadq.fit import exclusion_column, filter_column
+from leadq.grades import criterion_column
 from leadq.readers import FILE_COLUMN, LINE_COLUMN
 from leadq.scoring import ScoringResult
 
@@ -28,6 +32,23 @@ class CriterionCheck:
 
 
 @dataclass(frozen=True)
+class PointsCheck:
+    """One weighted fit criterion, the lead's value, and whether the lead earned its points."""
+
+    name: str
+    field: str
+    value: str | None
+    test: str
+    points: float
+    met: bool
+
+    @property
+    def earned(self) -> float:
+        """The points this criterion added to the lead's fit_score."""
+        return self.points if self.met else 0.0
+
+
+@dataclass(frozen=True)
 class LeadExplanation:
     """The facts behind one lead's fit, score and MQL status."""
 
@@ -41,6 +62,8 @@ class LeadExplanation:
     timezone: str
     first_day: str
     """The first day of the lookback window."""
+    fit_points: list[PointsCheck] = field(default_factory=list)
+    """Each `[[fit.points]]` criterion, in config order."""
 
 
 def explain_lead(result: ScoringResult, lead_id: str) -> LeadExplanation:
@@ -77,6 +100,17 @@ def explain_lead(result: ScoringResult, lead_id: str) -> LeadExplanation:
         for position, rule in enumerate(config.fit.exclude)
     ]
 
+    fit_points = [
+        PointsCheck(
+            name=criterion.name,
+            field=criterion.field,
+            value=lead.get(criterion.field),
+            test=describe_condition(criterion),
+            points=criterion.points,
+            met=bool(lead[criterion_column(position)]),
+        )
+        for position, criterion in enumerate(config.fit.points)
+    ]
     names = {position: rule.name for position, rule in enumerate(config.engagement.rules)}
     activities = (
         result.ledger_for(lead[LEAD_ID])
@@ -99,6 +133,7 @@ def explain_lead(result: ScoringResult, lead_id: str) -> LeadExplanation:
         as_of=result.as_of.isoformat(),
         timezone=config.activities.timezone if config.activities else "UTC",
         first_day=result.window.first_day.isoformat(),
+        fit_points=fit_points,
     )
 
 

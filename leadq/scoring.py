@@ -34,6 +34,7 @@ from leadq.engagement import (
 )
 from leadq.errors import ConfigError
 from leadq.fit import with_fit
+from leadq.grades import engagement_columns, fit_columns, with_engagement_band, with_fit_score
 from leadq.leads import read_leads
 from leadq.mql import with_mql
 from leadq.readers import (
@@ -119,6 +120,7 @@ def score_leads(
     leads, lead_rejects, lead_files, lead_rows = read_leads(config, lead_paths, lead_base)
     decimal_comma = config.inputs.decimal_comma
     leads = with_fit(leads, config.fit, decimal_comma=decimal_comma)
+    leads = with_fit_score(leads, config.fit, decimal_comma=decimal_comma)
 
     step("Reading and scoring activities")
     activities = _score_activities(
@@ -134,13 +136,17 @@ def score_leads(
     scored = leads.join(activities.totals, on=LEAD_ID, how="left")
     scored = with_lead_rules(scored, config.engagement, decimal_comma=decimal_comma)
     scored = with_engagement(scored, config.engagement.rules)
-    scored = with_mql(scored, config.mql, config.engagement.rules).sort(LEAD_ID)
+    scored = with_engagement_band(scored, config.engagement, config.fit)
+    scored = with_mql(
+        scored, config.mql, config.engagement.rules, grade_names=config.fit.grade_names()
+    ).sort(LEAD_ID)
 
     output_columns = [LEAD_ID]
     if config.leads.email:
         output_columns.append("email")
     output_columns += [column for column in config.output.columns if column not in output_columns]
-    output_columns += ["fit", "fit_failed", "engagement_score", "reasons", "mql", "mql_reason"]
+    output_columns += ["fit", "fit_failed", *fit_columns(config), "engagement_score"]
+    output_columns += [*engagement_columns(config), "reasons", "mql", "mql_reason"]
 
     return ScoringResult(
         config=config,

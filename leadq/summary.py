@@ -8,6 +8,7 @@ import polars as pl
 
 from leadq import __version__
 from leadq.fit import exclusion_column, filter_column
+from leadq.grades import grading_summary
 from leadq.scoring import ScoringResult, summary_counts
 
 
@@ -77,6 +78,7 @@ def build_summary(result: ScoringResult) -> dict[str, Any]:
             "rejected": counts.rejected,
         },
         "rejected_rows": result.rejects.height,
+        **grading_summary(leads, config),
     }
 
 
@@ -144,6 +146,7 @@ def summary_markdown(summary: dict[str, Any]) -> str:
     lines += [
         f"| {r['name']} | {r['hits']} | {r['leads']} | {r['points']:g} |" for r in summary["rules"]
     ]
+    lines += _grading_markdown(summary)
     lines += [
         "",
         "## Activities",
@@ -157,3 +160,51 @@ def summary_markdown(summary: dict[str, Any]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _grading_markdown(summary: dict[str, Any]) -> list[str]:
+    """Render the counts per grade and per band, and the grade x band matrix, when set."""
+    grades = summary.get("fit_grades", [])
+    bands = summary.get("engagement_bands", [])
+    lines: list[str] = []
+    if grades:
+        lines += ["", "## Fit grades", "", "| grade | min fit_score | leads | fit | MQL |"]
+        lines.append("|---|---:|---:|---:|---:|")
+        lines += [
+            f"| {grade['grade']} | {_minimum(grade, 'min_fit_score', grades)} | {grade['leads']} "
+            f"| {grade['fit']} | {grade['mql']} |"
+            for grade in grades
+        ]
+    if bands:
+        lines += ["", "## Engagement bands", "", "| band | min score | leads | fit | MQL |"]
+        lines.append("|---|---:|---:|---:|---:|")
+        lines += [
+            f"| {band['band']} | {_minimum(band, 'min_engagement_score', bands)} | {band['leads']} "
+            f"| {band['fit']} | {band['mql']} |"
+            for band in bands
+        ]
+    if grades and bands:
+        cells = {cell["cell"]: cell for cell in summary["grade_band_cells"]}
+        names = [band["band"] for band in bands]
+        lines += [
+            "",
+            "## Grade x band matrix",
+            "",
+            "Each cell shows its leads, then how many of them are MQLs in brackets.",
+            "",
+            "| grade | " + " | ".join(f"band {name}" for name in names) + " |",
+            "|---|" + "---:|" * len(names),
+        ]
+        for grade in grades:
+            counts = [cells[grade["grade"] + name] for name in names]
+            row = " | ".join(f"{cell['leads']} ({cell['mql']})" for cell in counts)
+            lines.append(f"| {grade['grade']} | {row} |")
+    return lines
+
+
+def _minimum(step: dict[str, Any], key: str, steps: list[dict[str, Any]]) -> str:
+    """Write a step's minimum, or `below N` for the fallback step, which has none."""
+    if step[key] is not None:
+        return f"{step[key]:g}"
+    lowest = min(other[key] for other in steps if other[key] is not None)
+    return f"below {lowest:g}"

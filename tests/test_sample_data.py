@@ -31,8 +31,27 @@ def test_b2b_funnel(b2b: ScoringResult):
     leads = b2b.scored_leads
     assert leads.height == 400
     assert leads["fit"].sum() == 194
-    assert leads["mql"].sum() == 62
-    assert b2b.mqls.height == 62
+    # 62 through the threshold and the demo request rule, plus L-000137 through cell A2
+    assert leads["mql"].sum() == 63
+    assert b2b.mqls.height == 63
+
+
+def test_b2b_grades_by_hand(b2b: ScoringResult):
+    expected = {
+        # Healthcare 15 + 1193 employees 20 + Decision Maker 20 + HubSpot 10
+        "L-000137": (65, "A", 31.56, "A2", "cell A2"),
+        # Software 25 + "1,495" employees 20 + Champion 10 + Salesforce 10
+        "L-000159": (65, "A", 171.26, "A1", "score 171.26 >= 40; Demo request"),
+        # Software 25, while 4691 employees, an Influencer and no Salesforce or HubSpot earn 0
+        "L-000005": (25, "C", 0.07, "C3", "score 0.07 < 40; cell C3 not listed"),
+    }
+    for lead_id, (fit_score, grade, score, cell, reason) in expected.items():
+        row = lead(b2b, lead_id)
+        assert row["fit_score"] == fit_score, lead_id
+        assert row["fit_grade"] == grade, lead_id
+        assert row["engagement_score"] == score, lead_id
+        assert row["grade_band"] == cell, lead_id
+        assert row["mql_reason"] == reason, lead_id
 
 
 def test_b2b_demo_request_qualifies_alone(b2b: ScoringResult):
