@@ -7,6 +7,7 @@ from typing import Any
 import polars as pl
 
 from leadq import __version__
+from leadq.accounts import account_counts
 from leadq.fit import exclusion_column, filter_column
 from leadq.scoring import ScoringResult, summary_counts
 
@@ -23,7 +24,7 @@ def build_summary(result: ScoringResult) -> dict[str, Any]:
         else {}
     )
 
-    return {
+    summary = {
         "leadq_version": __version__,
         "as_of": result.as_of.isoformat(),
         "window": {
@@ -78,6 +79,9 @@ def build_summary(result: ScoringResult) -> dict[str, Any]:
         },
         "rejected_rows": result.rejects.height,
     }
+    if result.accounts is not None:
+        summary["accounts"] = account_counts(result.leads, result.accounts)
+    return summary
 
 
 def _filter_stats(
@@ -112,6 +116,10 @@ def summary_markdown(summary: dict[str, Any]) -> str:
         "|---:|---:|---:|---:|---:|",
         f"| {leads['total']} | {leads['fit']} | {leads['engaged']} | {leads['mql']} "
         f"| {leads['rejected']} |",
+    ]
+    if "accounts" in summary:
+        lines += _accounts_markdown(summary["accounts"])
+    lines += [
         "",
         "## Input files",
         "",
@@ -157,3 +165,15 @@ def summary_markdown(summary: dict[str, Any]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _accounts_markdown(accounts: dict[str, Any]) -> list[str]:
+    return [
+        "",
+        "## Accounts",
+        "",
+        "| accounts | fit | engaged | MQA | leads without account | MQLs through their account |",
+        "|---:|---:|---:|---:|---:|---:|",
+        f"| {accounts['total']} | {accounts['fit']} | {accounts['engaged']} | {accounts['mqa']} "
+        f"| {accounts['leads_without_account']} | {accounts['leads_qualified_by_account']} |",
+    ]
