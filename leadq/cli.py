@@ -162,7 +162,8 @@ def score(
 ) -> None:
     """Score every lead and write the scored leads, the MQL list and a summary.
 
-    Writes scored_leads, mqls, summary.json, summary.md and rejects.csv into --out.
+    Writes scored_leads, mqls, summary.json, summary.md and rejects.csv into --out, and
+    accounts when the config has an [accounts] section.
 
     The previous run's files stay until the new set is complete.
 
@@ -186,6 +187,7 @@ def score(
             summary=summary,
             fmt=output_format.value,
             escape_formulas=escape_formulas,
+            accounts=result.account_table,
         )
         mql_list = neutralize_formulas(result.mqls) if escape_formulas else result.mqls
         if to_stdout:

@@ -43,6 +43,9 @@ OPERATORS = (
     "matches",
     "missing",
 )
+# Account attributes that leadq computes. An account filter on one of these names reads it
+# instead of a lead column. `account` is the account's key as shown in the outputs.
+ACCOUNT_ATTRIBUTES = ("account", "lead_count", "fit_leads")
 
 
 def _check_scalar(value: object) -> str | bool | int | float:
@@ -306,14 +309,47 @@ class MqlSection(_Section):
     qualifying_rules: list[str] = Field(default_factory=list)
     min_grade: str | None = None
     cells: list[str] = Field(default_factory=list)
+    account_rule: Literal["none", "mqa"] = "none"
 
     @model_validator(mode="after")
     def _check_some_way_to_qualify(self) -> MqlSection:
-        if self.threshold is None and not self.qualifying_rules and not self.cells:
+        ways = self.threshold is not None or self.qualifying_rules or self.cells
+        if not ways and self.account_rule == "none":
             msg = (
-                "set `threshold`, `qualifying_rules` or both (or list grade and band `cells`), "
-                "or no lead can become an MQL"
+                "set `threshold`, `qualifying_rules` or both (or list grade and band `cells`, "
+                'or set `account_rule = "mqa"`), or no lead can become an MQL'
             )
+            raise ValueError(msg)
+        return self
+
+
+class AccountsSection(_Section):
+    """The roll-up of leads into accounts, and the bars for a marketing-qualified account (MQA)."""
+
+    key: str | None = Field(default=None, min_length=1)
+    key_from_email: bool = False
+    key_case_sensitive: bool = False
+    engagement: Literal["sum", "max"] = "sum"
+    leads: Literal["all", "fit"] = "all"
+    filters: list[FitFilter] = Field(default_factory=list)
+    exclude: list[Exclusion] = Field(default_factory=list)
+    threshold: float | None = None
+    min_engaged_leads: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _check_key(self) -> AccountsSection:
+        if (self.key is None) == (not self.key_from_email):
+            msg = (
+                "set exactly one of `key` (the lead column that names the account) or "
+                "`key_from_email = true` (the e-mail domain names it)"
+            )
+            raise ValueError(msg)
+        return self
+
+    @model_validator(mode="after")
+    def _check_some_way_to_qualify(self) -> AccountsSection:
+        if self.threshold is None and self.min_engaged_leads is None:
+            msg = "set `threshold`, `min_engaged_leads` or both, or no account can become an MQA"
             raise ValueError(msg)
         return self
 
@@ -333,6 +369,7 @@ class Config(_Section):
     fit: FitSection = Field(default_factory=FitSection)
     engagement: EngagementSection = Field(default_factory=EngagementSection)
     mql: MqlSection
+    accounts: AccountsSection | None = None
     output: OutputSection = Field(default_factory=OutputSection)
 
     _path: Path | None = PrivateAttr(default=None)
@@ -379,6 +416,7 @@ class Config(_Section):
             for position, condition in enumerate(conditions, start=1):
                 uses.setdefault(condition.field, f"fit.{kind}[{position}] ({condition.name!r})")
         uses.update(self._where_uses("lead", uses))
+        uses.update(self._account_uses(uses))
         for column in self.output.columns:
             uses.setdefault(column, "output.columns")
         return uses
@@ -393,6 +431,24 @@ class Config(_Section):
             if column:
                 uses.setdefault(column, f"activities.{key}")
         uses.update(self._where_uses("activity", uses))
+        return uses
+
+    def _account_uses(self, known: dict[str, str]) -> dict[str, str]:
+        accounts = self.accounts
+        if accounts is None:
+            return {}
+        uses: dict[str, str] = {}
+        if accounts.key and accounts.key not in known:
+            uses[accounts.key] = "accounts.key"
+        sections: list[tuple[str, list[NamedCondition]]] = [
+            ("filters", list(accounts.filters)),
+            ("exclude", list(accounts.exclude)),
+        ]
+        for kind, conditions in sections:
+            for position, condition in enumerate(conditions, start=1):
+                if condition.field not in ACCOUNT_ATTRIBUTES and condition.field not in known:
+                    key = f"accounts.{kind}[{position}] ({condition.name!r})"
+                    uses.setdefault(condition.field, key)
         return uses
 
     def _where_uses(self, source: str, known: dict[str, str]) -> dict[str, str]:
@@ -540,6 +596,47 @@ def _cross_check(raw: dict[str, Any]) -> list[str]:
             "leads.email: activities are joined by e-mail, so the leads table needs "
             "its e-mail column here"
         )
+    problems.extend(_account_problems(raw))
+    return problems
+
+
+def _account_problems(raw: dict[str, Any]) -> list[str]:
+    """Check `[accounts]` against the sections it depends on."""
+    problems: list[str] = []
+    accounts = raw.get("accounts")
+    mql = raw.get("mql")
+    if isinstance(mql, dict) and mql.get("account_rule") == "mqa" and accounts is None:
+        problems.append(
+            'mql.account_rule: "mqa" qualifies leads through their account, but there is no '
+            "[accounts] section; add one, or remove account_rule"
+        )
+    if not isinstance(accounts, dict):
+        return problems
+
+    leads = raw.get("leads")
+    has_email = isinstance(leads, dict) and "email" in leads
+    if accounts.get("key_from_email") is True and not has_email:
+        problems.append(
+            "accounts.key_from_email: the account is the e-mail domain, so the leads table "
+            "needs its e-mail column in leads.email"
+        )
+    names: list[object] = []
+    for kind in ("filters", "exclude"):
+        items = accounts.get(kind)
+        items = items if isinstance(items, list) else []
+        for position, item in enumerate(items, start=1):
+            if not isinstance(item, dict):
+                continue
+            names.append(item.get("name"))
+            # account fit, like lead fit, must not depend on activities
+            if item.get("field") in ("engaged_leads", "engagement_score"):
+                problems.append(
+                    f"{_key_path(('accounts', kind, position - 1, 'field'), raw)}: account "
+                    f"filters cannot use {item['field']!r}, because account fit does not "
+                    "depend on activities; use accounts.min_engaged_leads or "
+                    "accounts.threshold instead"
+                )
+    problems.extend(_duplicate_names("accounts", names))
     return problems
 
 
@@ -714,6 +811,7 @@ def _known_keys() -> list[str]:
         EngagementSection,
         EngagementRule,
         MqlSection,
+        AccountsSection,
         OutputSection,
     ]
     keys = {field.alias or name for model in models for name, field in model.model_fields.items()}

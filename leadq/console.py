@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from leadq.diff_report import YES_NO, only_one_side_text
-from leadq.explain import LeadExplanation
+from leadq.explain import AccountState, CriterionCheck, LeadExplanation
 
 
 class _Console(Console):
@@ -57,6 +57,8 @@ def render_summary(summary: dict[str, Any], console: Console) -> None:
         bar = "█" * round(30 * count / total) if total else ""
         funnel.add_row(label, f"{count:,}", _percent(count, total), f"[cyan]{bar}[/]")
     console.print(funnel)
+    if "accounts" in summary:
+        _render_account_counts(summary["accounts"], console)
 
     if summary["fit_filters"] or summary["exclusions"]:
         fit = Table(title="Fit criteria", title_justify="left")
@@ -199,6 +201,56 @@ def render_explanation(explanation: LeadExplanation, console: Console) -> None:
         console.print(f"Reasons: {lead['reasons']}")
     if "grade_band" in lead:
         console.print(f"Grade and band cell: {lead['grade_band']}")
+    if explanation.account is not None:
+        _render_account(explanation.account, console)
+
+
+def _render_account_counts(accounts: dict[str, Any], console: Console) -> None:
+    console.print(
+        f"Accounts: {accounts['total']:,}, of which {accounts['fit']:,} fit, "
+        f"{accounts['engaged']:,} engaged and {accounts['mqa']:,} MQA. "
+        f"{accounts['leads_without_account']:,} leads have no account, and "
+        f"{accounts['leads_qualified_by_account']:,} MQLs qualified through their account."
+    )
+
+
+def _render_account(state: AccountState, console: Console) -> None:
+    """Show the lead's account: each account criterion, the account score and MQA status."""
+    account = state.row
+    if account is None:
+        console.print(f"Account: none, because the lead has no value for {state.key_source}.")
+        return
+    status = "[green]MQA[/]" if account["mqa"] else "[red]not an MQA[/]"
+    fit_state = "fit" if account["fit"] else f"not fit: {account['fit_failed']}"
+    criteria = Table(
+        title=f"Account {escape(account['account'])}: {status} ({escape(account['mqa_reason'])})",
+        title_justify="left",
+    )
+    for column in ("", "criterion", "field", "account's value", "test"):
+        criteria.add_column(column, overflow="fold")
+    for check in state.criteria:
+        name = check.name if check.kind == "filter" else f"{check.name} (exclusion)"
+        value = "(missing)" if check.value is None else repr(check.value)
+        criteria.add_row(_check_mark(check), name, check.field, value, check.test)
+    if not state.criteria:
+        criteria.add_row("", "(no account criteria configured)", "", "", "")
+    console.print(criteria)
+
+    counted = "all its leads" if state.counted_leads == "all" else "its fit leads"
+    console.print(
+        f"The account is {escape(fit_state)}. It has {account['leads']} leads, "
+        f"{account['fit_leads']} of them fit. Its score {account['engagement_score']:g} is the "
+        f"{state.engagement} of the scores of {counted}, of which "
+        f"{account['engaged_leads']} scored above 0."
+    )
+    if account["engaged_lead_ids"]:
+        console.print(f"Engaged leads, highest score first: {escape(account['engaged_lead_ids'])}")
+
+
+def _check_mark(check: CriterionCheck) -> str:
+    if check.kind == "filter":
+        return "[green]pass[/]" if check.passed else "[red]FAIL[/]"
+    return "[green]no match[/]" if check.passed else "[red]MATCH[/]"
 
 
 def render_diff(report: dict[str, Any], console: Console) -> None:

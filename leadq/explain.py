@@ -10,7 +10,8 @@ from typing import Any
 
 import polars as pl
 
-from leadq.config import Condition
+from leadq.accounts import ACCOUNT_KEY, attribute_column
+from leadq.config import AccountsSection, Condition
 from leadq.engagement import LEAD_ID, LOCAL_TIME, count_column
 from leadq.errors import InputDataError
 from leadq.fit import exclusion_column, filter_column
@@ -49,6 +50,21 @@ class PointsCheck:
 
 
 @dataclass(frozen=True)
+class AccountState:
+    """The lead's account as the accounts table has it, and each account criterion."""
+
+    row: dict[str, Any] | None
+    """The account's row of the accounts table, or None for a lead without an account."""
+    criteria: list[CriterionCheck]
+    key_source: str
+    """The source of the account key, such as `'Company'` or `the e-mail domain`."""
+    counted_leads: str
+    """The leads whose scores make the account score: `all` or `fit`."""
+    engagement: str
+    """The way the counted scores combine: `sum` or `max`."""
+
+
+@dataclass(frozen=True)
 class LeadExplanation:
     """The facts behind one lead's fit, score and MQL status."""
 
@@ -64,6 +80,8 @@ class LeadExplanation:
     """The first day of the lookback window."""
     fit_points: list[PointsCheck] = field(default_factory=list)
     """Each `[[fit.points]]` criterion, in config order."""
+    account: AccountState | None = None
+    """The lead's account, when the config has `[accounts]`."""
 
 
 def explain_lead(result: ScoringResult, lead_id: str) -> LeadExplanation:
@@ -134,7 +152,50 @@ def explain_lead(result: ScoringResult, lead_id: str) -> LeadExplanation:
         timezone=config.activities.timezone if config.activities else "UTC",
         first_day=result.window.first_day.isoformat(),
         fit_points=fit_points,
+        account=_account_state(result, lead),
     )
+
+
+def _account_state(result: ScoringResult, lead: dict[str, Any]) -> AccountState | None:
+    section = result.config.accounts
+    if section is None or result.accounts is None:
+        return None
+    row = None
+    if lead[ACCOUNT_KEY] is not None:
+        rows = result.accounts.filter(pl.col(ACCOUNT_KEY) == lead[ACCOUNT_KEY])
+        row = rows.row(0, named=True)
+    return AccountState(
+        row=row,
+        criteria=account_criteria(section, row) if row else [],
+        key_source="the e-mail domain" if section.key_from_email else repr(section.key),
+        counted_leads=section.leads,
+        engagement=section.engagement,
+    )
+
+
+def account_criteria(section: AccountsSection, account: dict[str, Any]) -> list[CriterionCheck]:
+    """Check each account filter and exclusion against one row of the accounts frame."""
+    return [
+        CriterionCheck(
+            kind="filter",
+            name=rule.name,
+            field=rule.field,
+            value=account[attribute_column(rule.field)],
+            test=describe_condition(rule),
+            passed=bool(account[filter_column(position)]),
+        )
+        for position, rule in enumerate(section.filters)
+    ] + [
+        CriterionCheck(
+            kind="exclusion",
+            name=rule.name,
+            field=rule.field,
+            value=account[attribute_column(rule.field)],
+            test=describe_condition(rule),
+            passed=not account[exclusion_column(position)],
+        )
+        for position, rule in enumerate(section.exclude)
+    ]
 
 
 def describe_condition(condition: Condition) -> str:

@@ -20,7 +20,7 @@ from leadq.summary import summary_markdown
 
 OutputFormat = Literal["csv", "parquet", "jsonl", "xlsx"]
 FORMATS: tuple[OutputFormat, ...] = ("csv", "parquet", "jsonl", "xlsx")
-_TABLE_NAMES = ("scored_leads", "mqls")
+_TABLE_NAMES = ("scored_leads", "mqls", "accounts")
 _OTHER_FILES = ("summary.json", "summary.md", "rejects.csv")
 DIFF_FILES = ("changed_leads.csv", "diff.json", "diff.md")
 
@@ -60,17 +60,21 @@ def write_outputs(
     summary: dict[str, Any],
     fmt: OutputFormat,
     escape_formulas: bool = True,
+    accounts: pl.DataFrame | None = None,
 ) -> list[Path]:
     """Write every output into `out_dir` at once and return the paths written.
 
     The files are written to a new folder beside `out_dir`, which then takes the old one's
-    place, so readers never see a half-written or mixed set.
+    place, so readers never see a half-written or mixed set. `accounts`, when given, is
+    written as `accounts.<fmt>` in the same set.
     """
 
     def write(staging: Path) -> None:
         escape = escape_formulas
         write_table(scored_leads, staging / f"scored_leads.{fmt}", fmt, escape_formulas=escape)
         write_table(mqls, staging / f"mqls.{fmt}", fmt, escape_formulas=escape)
+        if accounts is not None:
+            write_table(accounts, staging / f"accounts.{fmt}", fmt, escape_formulas=escape)
         write_table(rejects, staging / "rejects.csv", "csv", escape_formulas=escape)
         _write_json(summary, staging / "summary.json")
         (staging / "summary.md").write_text(summary_markdown(summary), encoding="utf-8")

@@ -11,6 +11,8 @@ from typing import Any
 
 import polars as pl
 
+from leadq.accounts import LEAD_COLUMNS as ACCOUNT_LEAD_COLUMNS
+from leadq.accounts import account_table, score_accounts
 from leadq.activity_scoring import (
     DEFAULT_BATCH_ROWS,
     ActivityCounts,
@@ -63,6 +65,15 @@ class ScoringResult:
     activity_counts: ActivityCounts
     rule_stats: pl.DataFrame
     output_columns: list[str] = field(default_factory=list)
+    accounts: pl.DataFrame | None = None
+    """One row per account with internal `_`-prefixed columns, when `[accounts]` is set."""
+
+    @property
+    def account_table(self) -> pl.DataFrame | None:
+        """The `accounts` output, or None without `[accounts]` in the config."""
+        if self.accounts is None or self.config.accounts is None:
+            return None
+        return account_table(self.accounts, self.config.accounts)
 
     @property
     def scored_leads(self) -> pl.DataFrame:
@@ -140,6 +151,11 @@ def score_leads(
     scored = with_mql(
         scored, config.mql, config.engagement.rules, grade_names=config.fit.grade_names()
     ).sort(LEAD_ID)
+    accounts = None
+    if config.accounts is not None:
+        scored, accounts = score_accounts(
+            scored, config.accounts, config.mql, decimal_comma=decimal_comma
+        )
 
     output_columns = [LEAD_ID]
     if config.leads.email:
@@ -147,6 +163,8 @@ def score_leads(
     output_columns += [column for column in config.output.columns if column not in output_columns]
     output_columns += ["fit", "fit_failed", *fit_columns(config), "engagement_score"]
     output_columns += [*engagement_columns(config), "reasons", "mql", "mql_reason"]
+    if accounts is not None:
+        output_columns += [c for c in ACCOUNT_LEAD_COLUMNS if c not in output_columns]
 
     return ScoringResult(
         config=config,
@@ -161,6 +179,7 @@ def score_leads(
         activity_counts=activities.counts,
         rule_stats=_rule_stats(config, scored),
         output_columns=output_columns,
+        accounts=accounts,
     )
 
 

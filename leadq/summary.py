@@ -7,6 +7,7 @@ from typing import Any
 import polars as pl
 
 from leadq import __version__
+from leadq.accounts import account_counts
 from leadq.fit import exclusion_column, filter_column
 from leadq.grades import grading_summary
 from leadq.scoring import ScoringResult, summary_counts
@@ -24,7 +25,7 @@ def build_summary(result: ScoringResult) -> dict[str, Any]:
         else {}
     )
 
-    return {
+    summary = {
         "leadq_version": __version__,
         "as_of": result.as_of.isoformat(),
         "window": {
@@ -80,6 +81,9 @@ def build_summary(result: ScoringResult) -> dict[str, Any]:
         "rejected_rows": result.rejects.height,
         **grading_summary(leads, config),
     }
+    if result.accounts is not None:
+        summary["accounts"] = account_counts(result.leads, result.accounts)
+    return summary
 
 
 def _filter_stats(
@@ -114,6 +118,10 @@ def summary_markdown(summary: dict[str, Any]) -> str:
         "|---:|---:|---:|---:|---:|",
         f"| {leads['total']} | {leads['fit']} | {leads['engaged']} | {leads['mql']} "
         f"| {leads['rejected']} |",
+    ]
+    if "accounts" in summary:
+        lines += _accounts_markdown(summary["accounts"])
+    lines += [
         "",
         "## Input files",
         "",
@@ -208,3 +216,15 @@ def _minimum(step: dict[str, Any], key: str, steps: list[dict[str, Any]]) -> str
         return f"{step[key]:g}"
     lowest = min(other[key] for other in steps if other[key] is not None)
     return f"below {lowest:g}"
+
+
+def _accounts_markdown(accounts: dict[str, Any]) -> list[str]:
+    return [
+        "",
+        "## Accounts",
+        "",
+        "| accounts | fit | engaged | MQA | leads without account | MQLs through their account |",
+        "|---:|---:|---:|---:|---:|---:|",
+        f"| {accounts['total']} | {accounts['fit']} | {accounts['engaged']} | {accounts['mqa']} "
+        f"| {accounts['leads_without_account']} | {accounts['leads_qualified_by_account']} |",
+    ]

@@ -462,6 +462,7 @@ def test_b2b_without_grading_keeps_old_funnel():
         raw["engagement"].pop(key, None)
     for key in ("min_grade", "cells"):
         raw["mql"].pop(key, None)
+    raw.pop("accounts", None)
     result = score_leads(parse_config(raw), as_of=AS_OF)
     assert result.scored_leads.columns[-6:] == OLD_COLUMNS[2:]
     assert result.scored_leads["fit"].sum() == 194

@@ -75,6 +75,25 @@ def test_b2b_engaged_but_unfit(b2b: ScoringResult):
         assert row["mql"] is False, lead_id
 
 
+def test_b2b_accounts(b2b: ScoringResult):
+    accounts = b2b.account_table
+    assert accounts is not None
+    # the file names 207 companies, but Quartz Schools is only on the row without a lead id
+    assert accounts.height == 206
+    assert accounts["fit"].sum() == 53
+    assert accounts["mqa"].sum() == 12
+    top = accounts.filter(accounts["mqa"]).row(0, named=True)
+    assert top["account"] == "Northwind Software"
+    assert top["engagement_score"] == 314.19
+    assert top["engaged_lead_ids"] == "L-000215; L-000308; L-000002"
+    # fit, and above 150, but a single engaged lead is not a buying group
+    redwood = accounts.filter(accounts["account"] == "Redwood Labs").row(0, named=True)
+    assert redwood["mqa_reason"] == "engaged leads 1 < 2"
+    # the sample config leaves mql.account_rule off, so no lead qualifies through its account
+    assert lead(b2b, "L-000005")["account_mqa"] is True
+    assert lead(b2b, "L-000005")["mql"] is False
+
+
 def test_b2b_window_edges(b2b: ScoringResult):
     # 15 * 0.5 ** (89 / 30) on the first day of the window, +20 on the as-of day in Berlin
     assert lead(b2b, "L-000200")["engagement_score"] == 21.92
