@@ -18,7 +18,9 @@ from leadq.summary import summary_markdown
 
 OutputFormat = Literal["csv", "parquet", "jsonl", "xlsx"]
 FORMATS: tuple[OutputFormat, ...] = ("csv", "parquet", "jsonl", "xlsx")
-_TABLE_NAMES = ("scored_leads", "mqls")
+_TABLE_NAMES = ("scored_leads", "mqls", "ledger")
+# text, because spreadsheets and JSON lines have no time type: the local wall-clock time
+_LEDGER_TIME_FORMAT = "%Y-%m-%d %H:%M:%S%.f"
 _OTHER_FILES = ("summary.json", "summary.md", "rejects.csv")
 
 
@@ -57,11 +59,13 @@ def write_outputs(
     summary: dict[str, Any],
     fmt: OutputFormat,
     escape_formulas: bool = True,
+    ledger: pl.DataFrame | None = None,
 ) -> list[Path]:
     """Write every output into `out_dir` at once and return the paths written.
 
     The files are written to a new folder beside `out_dir`, which then takes the old one's
-    place, so readers never see a half-written or mixed set.
+    place, so readers never see a half-written or mixed set. `ledger`, when given, is
+    written as `ledger.<fmt>` with its times as text.
     """
     escape = escape_formulas
     out_dir = out_dir.resolve()
@@ -74,6 +78,11 @@ def write_outputs(
         write_table(scored_leads, staging / f"scored_leads.{fmt}", fmt, escape_formulas=escape)
         write_table(mqls, staging / f"mqls.{fmt}", fmt, escape_formulas=escape)
         write_table(rejects, staging / "rejects.csv", "csv", escape_formulas=escape)
+        if ledger is not None:
+            times_as_text = ledger.with_columns(
+                pl.col(pl.Datetime).dt.strftime(_LEDGER_TIME_FORMAT)
+            )
+            write_table(times_as_text, staging / f"ledger.{fmt}", fmt, escape_formulas=escape)
         summary_text = json.dumps(summary, indent=2, ensure_ascii=False) + "\n"
         (staging / "summary.json").write_text(summary_text, encoding="utf-8")
         (staging / "summary.md").write_text(summary_markdown(summary), encoding="utf-8")
