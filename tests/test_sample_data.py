@@ -44,16 +44,29 @@ def test_b2b_demo_request_qualifies_alone(b2b: ScoringResult):
 
 
 def test_b2b_engaged_but_unfit(b2b: ScoringResult):
+    # the web group's cap of 40 cuts 12.75, 12.09 and 12.42 points from these three
     expected = {
-        "L-000045": (94.04, "Personal e-mail"),
-        "L-000178": (93.37, "Target industry"),
-        "L-000310": (93.70, "Company size"),
+        "L-000045": (81.28, "Personal e-mail"),
+        "L-000178": (81.28, "Target industry"),
+        "L-000310": (81.28, "Company size"),
     }
     for lead_id, (score, failed) in expected.items():
         row = lead(b2b, lead_id)
         assert row["engagement_score"] == score, lead_id
         assert failed in row["fit_failed"], lead_id
         assert row["mql"] is False, lead_id
+
+
+def test_b2b_web_group_cap(b2b: ScoringResult):
+    # downloads +30.61 and a pricing visit +12.76 make 43.37 web points, capped at 40:
+    # 40 + demo requests 52.44 + webinars 75.45 = 167.89
+    row = lead(b2b, "L-000159")
+    assert row["engagement_score"] == 167.89
+    assert row["group_web"] == 40
+    assert row["reasons"].endswith("; group web capped at 40 (-3.37)")
+    assert b2b.scored_leads.filter(b2b.scored_leads["reasons"].str.contains("capped")).height == 66
+    # below the cap, the subtotal is the sum of the two rules: 25.86 for L-000223
+    assert lead(b2b, "L-000223")["group_web"] == 25.86
 
 
 def test_b2b_window_edges(b2b: ScoringResult):
@@ -119,3 +132,15 @@ def test_explain_sample_lead_lists_filters_and_activities():
     assert "Webinar attended" in result.stdout
     assert "+20.00" in result.stdout
     assert "Engagement score: 21.92" in result.stdout
+
+
+def test_explain_sample_lead_shows_group_cap():
+    args = ["explain", "--config", str(ROOT / "configs" / "b2b.toml"), "--as-of", "2026-11-30"]
+    result = CliRunner().invoke(app, [*args, "L-000159"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "Score groups" in result.stdout
+    assert "+43.37" in result.stdout
+    assert "+40.00" in result.stdout
+    # the oldest web activity, a download of 2026-10-12, loses all its 3.22 points
+    assert "no (group web capped at 40)" in result.stdout
+    assert "yes, part cut (group web capped at 40)" in result.stdout
