@@ -144,12 +144,12 @@ def score_activity_files(
         )
         totals.add(matches)
         if full_ledger or ledger_leads:
-            wanted = (
+            selected = (
                 matches
                 if full_ledger
                 else matches.filter(pl.col(LEAD_ID).is_in(list(ledger_leads)))
             )
-            rows = ledger_rows(wanted, config.engagement)
+            rows = ledger_rows(selected, config.engagement)
             if not rows.is_empty():
                 kept_matches.append(rows)
 

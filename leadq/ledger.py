@@ -72,13 +72,13 @@ def build_ledger(
 ) -> pl.DataFrame:
     """Return one row per matched activity and rule, and per lead rule that holds, with points.
 
-    `matches` holds `ledger_rows` of the activities, and `leads` the scored leads with their
+    `matches` contains `ledger_rows` of the activities, and `leads` the scored leads with their
     rule count columns, cap cut columns and source file and line. A match that a frequency
     limit drops earns 0. Then the points a group cap cut come off that group's positive
     points, and the points the total cap cut off all positive points of the lead, in the
     same order each time: lead rules first, then activities from the oldest (by time, input
-    order, then rule order). So a cap takes whole rows and part of one row, and each lead's
-    `points_earned` adds up to its unrounded score.
+    order, then rule order). So a cap takes the points of whole rows and part of one more,
+    and each lead's `points_earned` add up to its unrounded score.
     """
     parts = [*_activity_rows(matches, engagement, as_of), *_lead_rule_rows(leads, engagement)]
     frame = pl.concat(parts) if parts else pl.DataFrame()
@@ -160,7 +160,7 @@ def _cut_reason(engagement: EngagementSection) -> pl.Expr:
 
 
 def _is_counted() -> pl.Expr:
-    """A row counts unless a frequency limit dropped it or caps took all its points."""
+    """Mark a row counted unless a frequency limit dropped it or caps took all its points."""
     capped_away = (pl.col(_GROUP_LOSS) + pl.col(_TOTAL_LOSS) > 0) & (pl.col("points_earned") == 0)
     return pl.col(FREQUENCY_CUT).is_null() & ~capped_away
 
@@ -201,13 +201,13 @@ def _activity_rows(
 
 
 def _lead_rule_rows(leads: pl.DataFrame, engagement: EngagementSection) -> list[pl.DataFrame]:
-    """One row per lead and `source = "lead"` rule that holds, sourced from the leads file."""
+    """Build a row per lead and `source = "lead"` rule that holds, citing the leads file."""
     group_index = {group.name: index for index, group in enumerate(engagement.groups)}
     rows = []
     for position, rule in enumerate(engagement.rules):
         if rule.source != "lead":
             continue
-        held = leads.filter(pl.col(count_column(position)) > 0).select(
+        matched_leads = leads.filter(pl.col(count_column(position)) > 0).select(
             pl.col(LEAD_ID),
             pl.lit(position, dtype=pl.Int64).alias(_POSITION),
             pl.lit(rule.name).alias("rule"),
@@ -222,7 +222,7 @@ def _lead_rule_rows(leads: pl.DataFrame, engagement: EngagementSection) -> list[
             pl.lit(rule.points, dtype=pl.Float64).alias("decayed_points"),
             pl.lit(None, dtype=pl.String).alias(FREQUENCY_CUT),
         )
-        rows.append(held)
+        rows.append(matched_leads)
     return rows
 
 

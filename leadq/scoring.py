@@ -54,8 +54,8 @@ class ScoringResult:
     leads: pl.DataFrame
     """Every lead with its output columns plus internal `_`-prefixed columns."""
     matches: pl.DataFrame
-    """The matched in-window activities kept for the ledger: of every lead with
-    `full_ledger`, else of the leads named in `ledger_leads`, if any."""
+    """The matched in-window activities kept for the ledger, of every lead with
+    `full_ledger`, else of the leads named in `ledger_leads`."""
     rejects: pl.DataFrame
     lead_files: list[SourceFile]
     activity_files: list[SourceFile]
