@@ -31,7 +31,7 @@ def cut_reasons(ledger: pl.DataFrame) -> dict[str, str]:
 
 
 def test_once_per_days_period_edges(score: Scorer):
-    # once_per_days 7 as of 11-30: period 0 holds ages 0-6 (11-30 back to 11-24), period 1
+    # once_per_days 7 as of 11-30: period 0 contains ages 0-6 (11-30 back to 11-24), period 1
     # ages 7-13 (11-23 back to 11-17), period 2 ages 14-20 (from 11-16). The latest match
     # of each period counts: 11-30, 11-23 and 11-16. With a 7-day half-life:
     # 10 * (0.5 ** 0 + 0.5 ** 1 + 0.5 ** 2) = 17.5
@@ -120,6 +120,7 @@ def test_limits_apply_in_order(score: Scorer):
     result = score(engagement(rule, half_life_days=8), ONE_LEAD, activities)
     assert lead(result, "L1")["engagement_score"] == 15
     assert lead(result, "L1")["reasons"] == "Visit x2 +15"
+
     ledger = result.ledger_for("L1")
     assert cut_reasons(ledger) == {
         "2026-11-30 10:00:00": "",
