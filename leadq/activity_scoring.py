@@ -21,6 +21,7 @@ from leadq.engagement import (
     match_activities,
     parse_activities,
 )
+from leadq.ledger import ledger_rows
 from leadq.readers import (
     FILE_COLUMN,
     LINE_COLUMN,
@@ -60,7 +61,7 @@ class ActivityScores:
     """Rejected rows with their used columns, file, line, order, `problem` and `reason`."""
     files: list[SourceFile]
     matches: pl.DataFrame
-    """The matched in-window activities of the leads asked for in `ledger_leads`."""
+    """The `ledger_rows` of every lead, or of the leads in `ledger_leads`."""
 
 
 def activity_columns(config: Config) -> tuple[list[str], list[str]]:
@@ -81,11 +82,14 @@ def score_activity_files(
     base: Path | None,
     batch_rows: int | None = DEFAULT_BATCH_ROWS,
     ledger_leads: Collection[str] = (),
+    full_ledger: bool = False,
 ) -> ActivityScores:
     """Read, check, match and total the activities of every file, one batch at a time.
 
     `lead_keys` maps the join key (KEY: lead id, or lower-case e-mail) to LEAD_ID. With
     `batch_rows = None` each file is read whole. The totals do not depend on the batch size.
+    The ledger rows of `ledger_leads` are kept, or of every lead with `full_ledger`, which
+    takes memory for every matched activity in the window.
     """
     section = config.activities
     assert section is not None
@@ -101,7 +105,7 @@ def score_activity_files(
     )
     slashed_dates = SlashedDates()
     known_keys = lead_keys.get_column(KEY).implode()
-    totals = EngagementTotals(config.engagement)
+    totals = EngagementTotals(config.engagement, window.as_of)
     counts = ActivityCounts()
     rejects = [scan.empty_rejects()]
     kept_matches: list[pl.DataFrame] = []
@@ -140,10 +144,15 @@ def score_activity_files(
             credits, config.engagement, window, decimal_comma=config.inputs.decimal_comma
         )
         totals.add(matches)
-        if ledger_leads:
-            kept_matches.append(
-                _detached(matches.filter(pl.col(LEAD_ID).is_in(list(ledger_leads))))
+        if full_ledger or ledger_leads:
+            selected = (
+                matches
+                if full_ledger
+                else matches.filter(pl.col(LEAD_ID).is_in(list(ledger_leads)))
             )
+            rows = ledger_rows(selected, config.engagement)
+            if not rows.is_empty():
+                kept_matches.append(rows)
 
     return ActivityScores(
         totals=totals.finish(),

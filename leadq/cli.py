@@ -157,13 +157,22 @@ def score(
             "in CSV and XLSX outputs."
         ),
     ] = True,
+    ledger: Annotated[
+        bool,
+        typer.Option(
+            "--ledger",
+            help="Also write ledger.<format>: one row per scored activity and rule with the "
+            "points it earned after limits and caps. Takes memory for every matched activity "
+            "in the window.",
+        ),
+    ] = False,
     quiet: QuietOption = False,
     verbose: VerboseOption = False,
 ) -> None:
     """Score every lead and write the scored leads, the MQL list and a summary.
 
     Writes scored_leads, mqls, summary.json, summary.md and rejects.csv into --out, and
-    accounts when the config has an [accounts] section.
+    accounts when the config has an [accounts] section, and the ledger with --ledger.
 
     The previous run's files stay until the new set is complete.
 
@@ -175,7 +184,14 @@ def score(
         limit = _parse_rate(max_reject_rate)
         started = time.perf_counter()
         result = _run_scoring(
-            config, leads, activities, as_of, batch_rows=batch_rows, quiet=quiet, verbose=verbose
+            config,
+            leads,
+            activities,
+            as_of,
+            batch_rows=batch_rows,
+            full_ledger=ledger,
+            quiet=quiet,
+            verbose=verbose,
         )
         summary = build_summary(result)
         summary["timing"] = {"seconds": round(time.perf_counter() - started, 3)}
@@ -188,6 +204,7 @@ def score(
             fmt=output_format.value,
             escape_formulas=escape_formulas,
             accounts=result.account_table,
+            ledger=result.ledger() if ledger else None,
         )
         mql_list = neutralize_formulas(result.mqls) if escape_formulas else result.mqls
         if to_stdout:
@@ -350,6 +367,7 @@ def _run_scoring(
     as_of: str | None,
     *,
     batch_rows: int,
+    full_ledger: bool,
     quiet: bool,
     verbose: bool,
 ) -> ScoringResult:
@@ -363,6 +381,7 @@ def _run_scoring(
             as_of=_parse_as_of(as_of),
             on_step=on_step,
             batch_rows=batch_rows,
+            full_ledger=full_ledger,
         )
 
 

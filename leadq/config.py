@@ -176,6 +176,9 @@ class EngagementRule(_Section):
     where: list[Condition] = Field(default_factory=list)
     points: float
     max_count: int | None = Field(default=None, ge=1)
+    max_per_day: int | None = Field(default=None, ge=1)
+    once_per_days: int | None = Field(default=None, ge=1)
+    group: str | None = Field(default=None, min_length=1)
 
     @model_validator(mode="after")
     def _check_lead_source(self) -> EngagementRule:
@@ -183,10 +186,20 @@ class EngagementRule(_Section):
             if not self.where:
                 msg = 'a rule with source = "lead" needs `where` conditions on lead columns'
                 raise ValueError(msg)
-            if self.type is not None or self.max_count is not None:
-                msg = 'a rule with source = "lead" takes no `type` or `max_count`'
+            activity_keys = ("type", "max_count", "max_per_day", "once_per_days")
+            if any(getattr(self, key) is not None for key in activity_keys):
+                msg = (
+                    'a rule with source = "lead" takes no `type`, `max_count`, `max_per_day` '
+                    "or `once_per_days`"
+                )
                 raise ValueError(msg)
         return self
+
+    @property
+    def has_frequency_limit(self) -> bool:
+        """Whether `max_count`, `max_per_day` or `once_per_days` limits the matches that count."""
+        limits = (self.max_count, self.max_per_day, self.once_per_days)
+        return any(limit is not None for limit in limits)
 
 
 class InputsSection(_Section):
@@ -280,12 +293,27 @@ class FitSection(_Section):
         return [*self.grades, self.fallback_grade]
 
 
+class EngagementGroup(_Section):
+    """A named set of rules whose points add up to a subtotal per lead, optionally capped."""
+
+    name: str = Field(min_length=1)
+    max_points: float | None = Field(default=None, gt=0)
+
+    @property
+    def column(self) -> str:
+        """The output column with this group's subtotal."""
+        return group_column(self.name)
+
+
 class EngagementSection(_Section):
-    """The engagement rules and the window and decay that apply to them."""
+    """The engagement rules, groups and caps, and the window and decay that apply to them."""
 
     # 100 years: a longer window means nothing for leads and overflows date arithmetic
     lookback_days: int = Field(default=90, ge=1, le=36500)
+    decay: Literal["half_life", "linear"] = "half_life"
     half_life_days: float | None = Field(default=None, gt=0)
+    max_points: float | None = Field(default=None, gt=0)
+    groups: list[EngagementGroup] = Field(default_factory=list)
     rules: list[EngagementRule] = Field(default_factory=list)
     bands: Scale | None = None
     fallback_band: str | None = Field(default=None, min_length=1)
@@ -300,6 +328,21 @@ class EngagementSection(_Section):
         if self.bands is None or self.fallback_band is None:
             return []
         return [*self.bands, self.fallback_band]
+
+    @model_validator(mode="after")
+    def _check_decay(self) -> EngagementSection:
+        if self.decay == "linear" and self.half_life_days is not None:
+            msg = (
+                '`half_life_days` has no effect with decay = "linear"; remove it, or use '
+                'decay = "half_life"'
+            )
+            raise ValueError(msg)
+        return self
+
+
+def group_column(name: str) -> str:
+    """Name the output column that holds the subtotal of the group `name`."""
+    return f"group_{name}"
 
 
 class MqlSection(_Section):
@@ -580,6 +623,8 @@ def _cross_check(raw: dict[str, Any]) -> list[str]:
             problems.extend(_duplicate_names("fit.points", point_names))
     problems.extend(_grading_problems(raw))
 
+    problems.extend(_check_groups(engagement, rules, raw.get("output")))
+
     has_activity_rules = any(
         isinstance(rule, dict) and rule.get("source", "activity") == "activity" for rule in rules
     )
@@ -673,6 +718,36 @@ def _fallback_problems(raw: dict[str, Any]) -> list[str]:
         if fallback_key in section and scale_key not in section:
             problems.append(
                 f"{section_name}.{fallback_key}: set `{scale_key}` too, or remove `{fallback_key}`"
+            )
+    return problems
+
+
+def _check_groups(engagement: object, rules: list[Any], output: object) -> list[str]:
+    """Check that group names are unique, that rules name declared groups, and columns."""
+    groups = engagement.get("groups") if isinstance(engagement, dict) else None
+    groups = groups if isinstance(groups, list) else []
+    group_names = [group.get("name") for group in groups if isinstance(group, dict)]
+    problems = _duplicate_names("engagement.groups", group_names)
+
+    declared = dict.fromkeys(name for name in group_names if isinstance(name, str))
+    known = ", ".join(repr(name) for name in declared) or "none"
+    for position, rule in enumerate(rules, start=1):
+        name = rule.get("group") if isinstance(rule, dict) else None
+        if isinstance(name, str) and name not in declared:
+            label = f" ({rule['name']!r})" if isinstance(rule.get("name"), str) else ""
+            problems.append(
+                f"engagement.rules[{position}]{label}.group: no group is named {name!r} "
+                f"(groups declared: {known}); declare it with [[engagement.groups]]"
+            )
+
+    columns = output.get("columns") if isinstance(output, dict) else None
+    columns = columns if isinstance(columns, list) else []
+    for position, name in enumerate(group_names, start=1):
+        if isinstance(name, str) and group_column(name) in columns:
+            problems.append(
+                f"engagement.groups[{position}] ({name!r}).name: the subtotal column "
+                f"{group_column(name)!r} has the name of a column in output.columns; "
+                "rename the group or that column"
             )
     return problems
 
@@ -809,6 +884,7 @@ def _known_keys() -> list[str]:
         FitFilter,
         FitPoints,
         EngagementSection,
+        EngagementGroup,
         EngagementRule,
         MqlSection,
         AccountsSection,

@@ -180,23 +180,27 @@ def render_explanation(explanation: LeadExplanation, console: Console) -> None:
     activities = Table(
         title=f"Engagement score: {lead['engagement_score']:g}{band}", title_justify="left"
     )
-    for column in ("time", "rule", "decay", "points", "counted", "source"):
+    has_groups = bool(explanation.groups)
+    columns = ["time", "rule", "group", "decay", "points", "counted", "source"]
+    for column in columns if has_groups else [c for c in columns if c != "group"]:
         activities.add_column(column, overflow="fold")
     for row in explanation.activities.iter_rows(named=True):
-        counted = "yes" if row["counted"] else "no (max_count reached)"
-        activities.add_row(
-            str(row["activity_time"]),
+        is_lead_rule = row["activity_time"] is None
+        cells = [
+            "(lead columns)" if is_lead_rule else str(row["activity_time"]),
             row["rule"],
-            f"{row['decay_factor']:.3f}",
-            f"{row['points']:+.2f}",
-            counted,
-            f"{Path(row['_file']).name}:{row['_line']}",
-        )
-    for name, points in explanation.lead_rules:
-        activities.add_row("(lead columns)", name, "", f"{points:+.2f}", "yes", "lead record")
-    if explanation.activities.is_empty() and not explanation.lead_rules:
-        activities.add_row("", "(no activity or lead rule matched)", "", "", "", "")
+            row["group"] or "",
+            "" if is_lead_rule else f"{row['decay_factor']:.3f}",
+            f"{row['points_earned']:+.2f}",
+            _counted_text(counted=row["counted"], cut_reason=row["cut_reason"]),
+            "lead record" if is_lead_rule else f"{Path(row['file']).name}:{row['line']}",
+        ]
+        activities.add_row(*(cells if has_groups else cells[:2] + cells[3:]))
+    if explanation.activities.is_empty():
+        empty = ["", "(no activity or lead rule matched)", "", "", "", "", ""]
+        activities.add_row(*(empty if has_groups else empty[:-1]))
     console.print(activities)
+    _print_caps(explanation, console)
     if lead["reasons"]:
         console.print(f"Reasons: {lead['reasons']}")
     if "grade_band" in lead:
@@ -363,3 +367,28 @@ def _fit_points_table(explanation: LeadExplanation) -> Table:
         earned = f"{check.earned:+g}" if check.met else "0"
         table.add_row(mark, *(escape(text) for text in cells), earned)
     return table
+
+
+def _counted_text(*, counted: bool, cut_reason: str) -> str:
+    if not counted:
+        return f"no ({cut_reason})"
+    return f"yes, part cut ({cut_reason})" if cut_reason else "yes"
+
+
+def _print_caps(explanation: LeadExplanation, console: Console) -> None:
+    """Show each group's points, cap and subtotal, and the total cap when one is set."""
+    if explanation.groups:
+        groups = Table(title="Score groups", title_justify="left")
+        for column in ("group", "points", "cap", "subtotal"):
+            groups.add_column(column, justify="left" if column == "group" else "right")
+        for group in explanation.groups:
+            cap = "none" if group.max_points is None else f"{group.max_points:g}"
+            groups.add_row(group.name, f"{group.points:+.2f}", cap, f"{group.subtotal:+.2f}")
+        console.print(groups)
+    max_points = explanation.total_max_points
+    if max_points is not None:
+        before = explanation.total_before_cap
+        state = "cut to" if before > max_points else "within"
+        console.print(
+            f"Total cap: {before:.2f} points before the cap, {state} max_points {max_points:g}."
+        )

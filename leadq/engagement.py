@@ -9,7 +9,7 @@ import polars as pl
 
 from leadq.conditions import condition_expr
 from leadq.config import ActivitiesSection, EngagementRule, EngagementSection
-from leadq.readers import FILE_COLUMN, LINE_COLUMN, ORDER_COLUMN
+from leadq.readers import ORDER_COLUMN
 from leadq.timestamps import SlashedDates, parse_local_times
 
 LEAD_ID = "lead_id"
@@ -20,6 +20,11 @@ DAY = "_day"
 TYPE = "_type"
 REJECT_REASON = "_reject_reason"
 REJECT_PROBLEM = "_reject_problem"
+FREQUENCY_CUT = "_frequency_cut"
+ENGAGEMENT_TOTAL = "_engagement_total"
+TOTAL_CUT = "_total_cut"
+# whether a match is still kept by the frequency limits applied so far
+_KEPT = "_kept"
 
 
 @dataclass(frozen=True)
@@ -106,13 +111,8 @@ def match_activities(
     activity rule, `_match_N` (the rule matches) and `_raw_N` (its points after decay, before
     any `max_count` cap, null where it does not match).
     """
-    rules = _activity_rules(engagement)
-    age_days = (pl.lit(window.as_of) - pl.col(DAY)).dt.total_days()
-    decay = (
-        pl.lit(0.5).pow(age_days / engagement.half_life_days)
-        if engagement.half_life_days
-        else pl.lit(1.0)
-    )
+    rules = activity_rules(engagement)
+    decay = decay_expr(engagement, window)
     # lazily, so that Polars computes a sub-expression shared by several rules only once
     frame = credits.lazy().with_columns(decay.alias("decay_factor"))
     frame = frame.with_columns(
@@ -127,15 +127,77 @@ def match_activities(
     ).collect()
 
 
+def decay_expr(engagement: EngagementSection, window: Window) -> pl.Expr:
+    """Build the decay factor of an activity from its age in whole days (as-of day minus DAY).
+
+    `half_life` earns `0.5 ** (age / half_life_days)`, or 1 without `half_life_days`.
+    `linear` earns `1 - age / lookback_days`: 1 on the as-of day, `1 / lookback_days` on the
+    first day of the window.
+    """
+    age_days = (pl.lit(window.as_of) - pl.col(DAY)).dt.total_days()
+    if engagement.decay == "linear":
+        return 1.0 - age_days / engagement.lookback_days
+    if engagement.half_life_days:
+        return pl.lit(0.5).pow(age_days / engagement.half_life_days)
+    return pl.lit(1.0)
+
+
+def with_frequency_cuts(matches: pl.DataFrame, rule: EngagementRule, as_of: date) -> pl.DataFrame:
+    """Add FREQUENCY_CUT: the limit of `rule` that keeps a match from counting, null if none.
+
+    `matches` contains matches of `rule` only, with LEAD_ID, LOCAL_TIME, ORDER and DAY. Per lead,
+    the limits apply in this order, each to the matches that the previous ones left:
+    `max_per_day = N` keeps the N latest of each local day, `once_per_days = N` keeps the
+    latest of each N-day period counted back from the as-of day (period k holds ages k*N to
+    k*N+N-1), and `max_count = N` keeps the N latest of the rest. Matches at the same time
+    rank by ORDER, so the later row of the input counts. Returns the rows by lead, latest
+    first.
+    """
+    age_days = (pl.lit(as_of) - pl.col(DAY)).dt.total_days()
+    stages: list[tuple[str, pl.Expr | None, int]] = []
+    if rule.max_per_day is not None:
+        stages.append((f"max_per_day {rule.max_per_day}", pl.col(DAY), rule.max_per_day))
+    if rule.once_per_days is not None:
+        stages.append((f"once_per_days {rule.once_per_days}", age_days // rule.once_per_days, 1))
+    if rule.max_count is not None:
+        stages.append((f"max_count {rule.max_count}", None, rule.max_count))
+
+    # Sorted by lead and latest first, every lead's days and periods are runs of rows, so a
+    # running count of the kept rows, less its value where the run starts, ranks them.
+    frame = matches.sort([LEAD_ID, LOCAL_TIME, ORDER], descending=[False, True, True])
+    frame = frame.with_columns(
+        pl.lit(True).alias(_KEPT), pl.lit(None, dtype=pl.String).alias(FREQUENCY_CUT)
+    )
+    new_lead = (pl.col(LEAD_ID) != pl.col(LEAD_ID).shift(1)).fill_null(True)
+    for label, key, limit in stages:
+        starts = new_lead if key is None else new_lead | (key != key.shift(1)).fill_null(True)
+        kept = pl.col(_KEPT).cast(pl.Int64)
+        running = kept.cum_sum()
+        before_run = pl.when(starts).then(running - kept).forward_fill()
+        within = running - before_run <= limit
+        frame = frame.with_columns(
+            pl.when(pl.col(_KEPT) & ~within)
+            .then(pl.lit(label))
+            .otherwise(pl.col(FREQUENCY_CUT))
+            .alias(FREQUENCY_CUT),
+            (pl.col(_KEPT) & within).alias(_KEPT),
+        )
+    return frame.drop(_KEPT)
+
+
 class EngagementTotals:
     """Per-lead counts and points of the activity rules, summed over batches of activities.
 
-    Rules without `max_count` keep running sums. For a rule with `max_count = N`, each lead's
-    N most recent matches so far are kept, because a later batch can push older ones out.
+    Rules without a frequency limit keep running sums. For a rule with `max_count`,
+    `max_per_day` or `once_per_days`, each lead's matches that still count so far are kept,
+    because a later batch can push some of them out. A match that stops counting never
+    counts again, so each lead keeps at most `max_count` matches, one per period, or
+    `max_per_day` per day, whichever is fewest.
     """
 
-    def __init__(self, engagement: EngagementSection) -> None:
-        self._rules = _activity_rules(engagement)
+    def __init__(self, engagement: EngagementSection, as_of: date) -> None:
+        self._rules = activity_rules(engagement)
+        self._as_of = as_of
         self._sums: list[pl.DataFrame] = []
         self._latest: dict[int, pl.DataFrame] = {}
 
@@ -145,7 +207,7 @@ class EngagementTotals:
             return
         # the kept state repeats each lead id many times, so it stores them as categories
         matches = matches.with_columns(pl.col(LEAD_ID).cast(pl.Categorical))
-        uncapped = [(p, rule) for p, rule in self._rules if rule.max_count is None]
+        uncapped = [(p, rule) for p, rule in self._rules if not rule.has_frequency_limit]
         if uncapped:
             self._sums.append(
                 matches.group_by(LEAD_ID).agg(
@@ -163,13 +225,13 @@ class EngagementTotals:
             if len(self._sums) > 2:
                 self._sums = [self._summed()]
         for position, rule in self._rules:
-            if rule.max_count is not None:
+            if rule.has_frequency_limit:
                 found = matches.filter(pl.col(f"_match_{position}")).select(
-                    LEAD_ID, LOCAL_TIME, ORDER, pl.col(f"_raw_{position}").alias("points")
+                    LEAD_ID, LOCAL_TIME, ORDER, DAY, pl.col(f"_raw_{position}").alias("points")
                 )
                 previous = self._latest.get(position)
                 merged = found if previous is None else pl.concat([previous, found])
-                self._latest[position] = _most_recent(merged, rule.max_count)
+                self._latest[position] = _still_counting(merged, rule, self._as_of)
 
     def finish(self) -> pl.DataFrame:
         """Return one row per lead with a count and a points column per activity rule."""
@@ -206,18 +268,23 @@ class EngagementTotals:
         return stacked.group_by(LEAD_ID).agg(pl.exclude(LEAD_ID).sum())
 
 
-def _most_recent(matches: pl.DataFrame, count: int) -> pl.DataFrame:
-    """Keep each lead's `count` latest matches; ties go to the later row of the input."""
-    return (
-        matches.sort([LOCAL_TIME, ORDER], descending=True)
-        .group_by(LEAD_ID, maintain_order=True)
-        .head(count)
-    )
+def _still_counting(matches: pl.DataFrame, rule: EngagementRule, as_of: date) -> pl.DataFrame:
+    """Keep the matches of `rule` that its frequency limits let count."""
+    if rule.max_per_day is None and rule.once_per_days is None:
+        # max_count alone: the same choice as with_frequency_cuts, with a faster group head
+        assert rule.max_count is not None
+        return (
+            matches.sort([LOCAL_TIME, ORDER], descending=True)
+            .group_by(LEAD_ID, maintain_order=True)
+            .head(rule.max_count)
+        )
+    judged = with_frequency_cuts(matches, rule, as_of)
+    return judged.filter(pl.col(FREQUENCY_CUT).is_null()).drop(FREQUENCY_CUT)
 
 
 def empty_activity_totals(engagement: EngagementSection) -> pl.DataFrame:
     """Per-lead activity totals for a run without activities."""
-    return empty_activity_totals_for(_activity_rules(engagement))
+    return empty_activity_totals_for(activity_rules(engagement))
 
 
 def empty_activity_totals_for(rules: list[tuple[int, EngagementRule]]) -> pl.DataFrame:
@@ -242,11 +309,27 @@ def with_lead_rules(
     return leads.with_columns(columns)
 
 
-def with_engagement(leads: pl.DataFrame, rules: list[EngagementRule]) -> pl.DataFrame:
-    """Add `engagement_score` (rounded) and `reasons` from the per-rule count and points columns.
+def group_cut_column(index: int) -> str:
+    """Name of the per-lead column with the points that the cap of group `index` cut."""
+    return f"_group_cut_{index}"
 
-    Leads without a column's value (no activity joined) count as 0 for it.
+
+def cap_label(cap: float, group: str | None = None) -> str:
+    """Describe a cap as reasons and the ledger show it: `group web capped at 40`."""
+    amount = f"{cap:.2f}".rstrip("0").rstrip(".")
+    return f"group {group} capped at {amount}" if group is not None else f"total capped at {amount}"
+
+
+def with_engagement(leads: pl.DataFrame, engagement: EngagementSection) -> pl.DataFrame:
+    """Add `engagement_score` (rounded), a subtotal column per group, and `reasons`.
+
+    Each group's points are summed and capped at its `max_points`, then the total is capped
+    at `engagement.max_points`. Caps limit from above only, so negative points are never
+    cut. The unrounded score stays in ENGAGEMENT_TOTAL, and the points each cap cut in
+    `group_cut_column(i)` and TOTAL_CUT, for the ledger. Leads without a column's value (no
+    activity joined) count as 0 for it.
     """
+    rules = engagement.rules
     filled = leads.with_columns(
         expr
         for position in range(len(rules))
@@ -255,9 +338,33 @@ def with_engagement(leads: pl.DataFrame, rules: list[EngagementRule]) -> pl.Data
             pl.col(points_column(position)).fill_null(0.0),
         )
     )
-    score = pl.sum_horizontal([pl.col(points_column(p)) for p in range(len(rules))] or [0.0])
+    group_sums = {
+        group.name: pl.sum_horizontal(
+            [pl.col(points_column(p)) for p, rule in enumerate(rules) if rule.group == group.name]
+            or [pl.lit(0.0)]
+        )
+        for group in engagement.groups
+    }
+    filled = filled.with_columns(
+        _capped(group_sums[group.name], group.max_points).alias(group.column)
+        for group in engagement.groups
+    )
+    subtotals = [pl.col(group.column) for group in engagement.groups]
+    ungrouped = [pl.col(points_column(p)) for p, rule in enumerate(rules) if rule.group is None]
+    # without groups this is the plain sum of the rules' points, in config order
+    total = pl.sum_horizontal([*subtotals, *ungrouped] or [0.0])
+    capped_total = _capped(total, engagement.max_points)
+    filled = filled.with_columns(
+        capped_total.alias(ENGAGEMENT_TOTAL),
+        (total - capped_total).alias(TOTAL_CUT),
+        *(
+            (group_sums[group.name] - pl.col(group.column)).alias(group_cut_column(index))
+            for index, group in enumerate(engagement.groups)
+        ),
+    )
+
     by_name = sorted(range(len(rules)), key=lambda position: rules[position].name)
-    parts = [
+    parts: list[pl.Expr] = [
         pl.when(pl.col(count_column(position)) > 0).then(
             pl.format(
                 "{} x{} {}",
@@ -268,41 +375,28 @@ def with_engagement(leads: pl.DataFrame, rules: list[EngagementRule]) -> pl.Data
         )
         for position in by_name
     ]
+    parts += [
+        _cap_note(pl.col(group_cut_column(index)), cap_label(group.max_points, group.name))
+        for index, group in enumerate(engagement.groups)
+        if group.max_points is not None
+    ]
+    if engagement.max_points is not None:
+        parts.append(_cap_note(pl.col(TOTAL_CUT), cap_label(engagement.max_points)))
     reasons = pl.concat_str(parts, separator="; ", ignore_nulls=True) if parts else pl.lit("")
     return filled.with_columns(
-        round_score(score).alias("engagement_score"), reasons.fill_null("").alias("reasons")
+        round_score(pl.col(ENGAGEMENT_TOTAL)).alias("engagement_score"),
+        *(round_score(pl.col(group.column)).alias(group.column) for group in engagement.groups),
+        reasons.fill_null("").alias("reasons"),
     )
 
 
-def ledger(matches: pl.DataFrame, engagement: EngagementSection) -> pl.DataFrame:
-    """Return one row per activity and matching rule: when, which rule, decay, points, counted."""
-    rules = _activity_rules(engagement)
-    if not rules or matches.is_empty():
-        return _empty_ledger()
-    # latest first within each lead, so a running count of matches ranks them for max_count
-    matches = matches.sort([LEAD_ID, LOCAL_TIME, ORDER], descending=[False, True, True])
-    matches = matches.with_columns(
-        _counted_expr(position, rule).alias(f"_counted_{position}") for position, rule in rules
-    )
-    per_rule = [
-        matches.filter(pl.col(f"_match_{position}")).select(
-            LEAD_ID,
-            pl.lit(position, dtype=pl.Int64).alias("rule_position"),
-            LOCAL_TIME,
-            FILE_COLUMN,
-            LINE_COLUMN,
-            "decay_factor",
-            pl.col(f"_counted_{position}").alias("counted"),
-            pl.when(pl.col(f"_counted_{position}"))
-            .then(pl.col(f"_raw_{position}"))
-            .otherwise(0.0)
-            .alias("points"),
-        )
-        for position, _ in rules
-    ]
-    return pl.concat(per_rule).sort(
-        LEAD_ID, "rule_position", LOCAL_TIME, descending=[False, False, True]
-    )
+def _capped(total: pl.Expr, cap: float | None) -> pl.Expr:
+    return total if cap is None else pl.min_horizontal(total, pl.lit(cap, dtype=pl.Float64))
+
+
+def _cap_note(cut: pl.Expr, label: str) -> pl.Expr:
+    """Write `label (-5.33)` where a cap cut points."""
+    return pl.when(cut > 0).then(pl.format("{} (-{})", pl.lit(label), number_text(cut)))
 
 
 def round_score(score: pl.Expr) -> pl.Expr:
@@ -342,27 +436,6 @@ def _rule_match_expr(rule: EngagementRule, *, decimal_comma: bool) -> pl.Expr:
     return (type_match & _where_expr(rule, decimal_comma=decimal_comma)).fill_null(False)
 
 
-def _activity_rules(engagement: EngagementSection) -> list[tuple[int, EngagementRule]]:
+def activity_rules(engagement: EngagementSection) -> list[tuple[int, EngagementRule]]:
+    """Return the activity rules with their positions among all rules."""
     return [(p, rule) for p, rule in enumerate(engagement.rules) if rule.source == "activity"]
-
-
-def _counted_expr(position: int, rule: EngagementRule) -> pl.Expr:
-    is_match = pl.col(f"_match_{position}")
-    if rule.max_count is None:
-        return is_match
-    return is_match & (is_match.cum_sum().over(LEAD_ID) <= rule.max_count)
-
-
-def _empty_ledger() -> pl.DataFrame:
-    return pl.DataFrame(
-        schema={
-            LEAD_ID: pl.String,
-            "rule_position": pl.Int64,
-            LOCAL_TIME: pl.Datetime("us"),
-            FILE_COLUMN: pl.String,
-            LINE_COLUMN: pl.Int64,
-            "decay_factor": pl.Float64,
-            "counted": pl.Boolean,
-            "points": pl.Float64,
-        }
-    )

@@ -12,11 +12,10 @@ import polars as pl
 
 from leadq.accounts import ACCOUNT_KEY, attribute_column
 from leadq.config import AccountsSection, Condition
-from leadq.engagement import LEAD_ID, LOCAL_TIME, count_column
+from leadq.engagement import ENGAGEMENT_TOTAL, LEAD_ID, TOTAL_CUT, group_cut_column
 from leadq.errors import InputDataError
 from leadq.fit import exclusion_column, filter_column
 from leadq.grades import criterion_column
-from leadq.readers import FILE_COLUMN, LINE_COLUMN
 from leadq.scoring import ScoringResult
 
 
@@ -65,15 +64,28 @@ class AccountState:
 
 
 @dataclass(frozen=True)
+class GroupSubtotal:
+    """One score group of a lead: its points before the cap, the cap, and what it kept."""
+
+    name: str
+    points: float
+    max_points: float | None
+    subtotal: float
+
+
+@dataclass(frozen=True)
 class LeadExplanation:
     """The facts behind one lead's fit, score and MQL status."""
 
     lead: dict[str, Any]
     criteria: list[CriterionCheck]
     activities: pl.DataFrame
-    """One row per activity and matching rule, latest first, with the points it earned."""
-    lead_rules: list[tuple[str, float]]
-    """Lead-source rules that matched, with their points."""
+    """The lead's ledger: lead rules that hold, then each activity and matching rule, latest
+    first, with the points it earned and what cut them."""
+    groups: list[GroupSubtotal]
+    total_before_cap: float
+    """The score before `engagement.max_points`, unrounded."""
+    total_max_points: float | None
     as_of: str
     timezone: str
     first_day: str
@@ -87,7 +99,8 @@ class LeadExplanation:
 def explain_lead(result: ScoringResult, lead_id: str) -> LeadExplanation:
     """Gather why `lead_id` is or is not an MQL in `result`.
 
-    The activities are listed only when `result` was scored with `ledger_leads` naming the lead.
+    The activities are listed only when `result` was scored with `ledger_leads` naming the
+    lead, or with `full_ledger`.
     """
     rows = result.leads.filter(pl.col(LEAD_ID) == lead_id.strip())
     if rows.is_empty():
@@ -129,25 +142,23 @@ def explain_lead(result: ScoringResult, lead_id: str) -> LeadExplanation:
         )
         for position, criterion in enumerate(config.fit.points)
     ]
-    names = {position: rule.name for position, rule in enumerate(config.engagement.rules)}
-    activities = (
-        result.ledger_for(lead[LEAD_ID])
-        .with_columns(
-            pl.col("rule_position").replace_strict(names, return_dtype=pl.String).alias("rule")
+    engagement = config.engagement
+    groups = [
+        GroupSubtotal(
+            name=group.name,
+            points=lead[group.column] + lead[group_cut_column(index)],
+            max_points=group.max_points,
+            subtotal=lead[group.column],
         )
-        .select(LOCAL_TIME, "rule", "decay_factor", "counted", "points", FILE_COLUMN, LINE_COLUMN)
-        .sort(LOCAL_TIME, "rule", descending=[True, False])
-    )
-    lead_rules = [
-        (rule.name, rule.points)
-        for position, rule in enumerate(config.engagement.rules)
-        if rule.source == "lead" and lead[count_column(position)] > 0
+        for index, group in enumerate(engagement.groups)
     ]
     return LeadExplanation(
         lead=lead,
         criteria=criteria,
-        activities=activities,
-        lead_rules=lead_rules,
+        activities=result.ledger_for(lead[LEAD_ID]),
+        groups=groups,
+        total_before_cap=lead[ENGAGEMENT_TOTAL] + lead[TOTAL_CUT],
+        total_max_points=engagement.max_points,
         as_of=result.as_of.isoformat(),
         timezone=config.activities.timezone if config.activities else "UTC",
         first_day=result.window.first_day.isoformat(),

@@ -20,7 +20,9 @@ from leadq.summary import summary_markdown
 
 OutputFormat = Literal["csv", "parquet", "jsonl", "xlsx"]
 FORMATS: tuple[OutputFormat, ...] = ("csv", "parquet", "jsonl", "xlsx")
-_TABLE_NAMES = ("scored_leads", "mqls", "accounts")
+_TABLE_NAMES = ("scored_leads", "mqls", "accounts", "ledger")
+# text, because spreadsheets and JSON lines have no time type: the local wall-clock time
+_LEDGER_TIME_FORMAT = "%Y-%m-%d %H:%M:%S%.f"
 _OTHER_FILES = ("summary.json", "summary.md", "rejects.csv")
 DIFF_FILES = ("changed_leads.csv", "diff.json", "diff.md")
 
@@ -61,12 +63,14 @@ def write_outputs(
     fmt: OutputFormat,
     escape_formulas: bool = True,
     accounts: pl.DataFrame | None = None,
+    ledger: pl.DataFrame | None = None,
 ) -> list[Path]:
     """Write every output into `out_dir` at once and return the paths written.
 
     The files are written to a new folder beside `out_dir`, which then takes the old one's
     place, so readers never see a half-written or mixed set. `accounts`, when given, is
-    written as `accounts.<fmt>` in the same set.
+    written as `accounts.<fmt>` in the same set, and `ledger` as `ledger.<fmt>` with its
+    times as text.
     """
 
     def write(staging: Path) -> None:
@@ -75,6 +79,11 @@ def write_outputs(
         write_table(mqls, staging / f"mqls.{fmt}", fmt, escape_formulas=escape)
         if accounts is not None:
             write_table(accounts, staging / f"accounts.{fmt}", fmt, escape_formulas=escape)
+        if ledger is not None:
+            times_as_text = ledger.with_columns(
+                pl.col(pl.Datetime).dt.strftime(_LEDGER_TIME_FORMAT)
+            )
+            write_table(times_as_text, staging / f"ledger.{fmt}", fmt, escape_formulas=escape)
         write_table(rejects, staging / "rejects.csv", "csv", escape_formulas=escape)
         _write_json(summary, staging / "summary.json")
         (staging / "summary.md").write_text(summary_markdown(summary), encoding="utf-8")

@@ -28,7 +28,6 @@ from leadq.engagement import (
     Window,
     count_column,
     empty_activity_totals,
-    ledger,
     points_column,
     round_score,
     with_engagement,
@@ -38,6 +37,7 @@ from leadq.errors import ConfigError
 from leadq.fit import with_fit
 from leadq.grades import engagement_columns, fit_columns, with_engagement_band, with_fit_score
 from leadq.leads import read_leads
+from leadq.ledger import build_ledger
 from leadq.mql import with_mql
 from leadq.readers import (
     SourceFile,
@@ -57,7 +57,8 @@ class ScoringResult:
     leads: pl.DataFrame
     """Every lead with its output columns plus internal `_`-prefixed columns."""
     matches: pl.DataFrame
-    """The matched in-window activities of the leads named in `ledger_leads`, if any."""
+    """The matched in-window activities kept for the ledger, of every lead with
+    `full_ledger`, else of the leads named in `ledger_leads`."""
     rejects: pl.DataFrame
     lead_files: list[SourceFile]
     activity_files: list[SourceFile]
@@ -80,11 +81,21 @@ class ScoringResult:
         """The `scored_leads` output: every lead, sorted by lead id."""
         return self.leads.select(self.output_columns)
 
+    def ledger(self) -> pl.DataFrame:
+        """Return the ledger of every lead whose activities were kept (see `matches`).
+
+        Each lead's `points_earned` add up to its unrounded engagement score, when the run
+        kept its activities.
+        """
+        return build_ledger(self.matches, self.leads, self.config.engagement, self.as_of)
+
     def ledger_for(self, lead_id: str) -> pl.DataFrame:
         """Return the ledger rows of one lead named in `ledger_leads` when scoring."""
-        if self.matches.is_empty():
-            return ledger(self.matches, self.config.engagement)
-        return ledger(self.matches.filter(pl.col(LEAD_ID) == lead_id), self.config.engagement)
+        matches = self.matches
+        if not matches.is_empty():
+            matches = matches.filter(pl.col(LEAD_ID) == lead_id)
+        leads = self.leads.filter(pl.col(LEAD_ID) == lead_id)
+        return build_ledger(matches, leads, self.config.engagement, self.as_of)
 
     @property
     def mqls(self) -> pl.DataFrame:
@@ -109,14 +120,17 @@ def score_leads(
     on_step: Callable[[str], None] | None = None,
     batch_rows: int | None = DEFAULT_BATCH_ROWS,
     ledger_leads: Collection[str] = (),
+    full_ledger: bool = False,
 ) -> ScoringResult:
     """Score every lead of the configured inputs as of the end of `as_of`.
 
     Arguments override the config's `[inputs]`; `as_of` defaults to today in the activity
     time zone. `on_step` is called with the name of each step as it starts, for progress
     displays. Activities are read `batch_rows` at a time (None: each file whole), and the
-    matched activities of `ledger_leads` are kept for `ScoringResult.ledger_for`. Raises
-    ConfigError for missing inputs and InputDataError for unreadable ones.
+    matched activities of `ledger_leads` are kept for `ScoringResult.ledger_for`, or those
+    of every lead with `full_ledger`, for `ScoringResult.ledger`. The latter takes memory
+    in proportion to the matched activities in the window. Raises ConfigError for missing
+    inputs and InputDataError for unreadable ones.
     """
     step = on_step or (lambda _name: None)
     timezone = config.activities.timezone if config.activities else "UTC"
@@ -142,11 +156,12 @@ def score_leads(
         base=activity_base,
         batch_rows=batch_rows,
         ledger_leads=ledger_leads,
+        full_ledger=full_ledger,
     )
     step("Deciding MQLs")
     scored = leads.join(activities.totals, on=LEAD_ID, how="left")
     scored = with_lead_rules(scored, config.engagement, decimal_comma=decimal_comma)
-    scored = with_engagement(scored, config.engagement.rules)
+    scored = with_engagement(scored, config.engagement)
     scored = with_engagement_band(scored, config.engagement, config.fit)
     scored = with_mql(
         scored, config.mql, config.engagement.rules, grade_names=config.fit.grade_names()
@@ -162,6 +177,7 @@ def score_leads(
         output_columns.append("email")
     output_columns += [column for column in config.output.columns if column not in output_columns]
     output_columns += ["fit", "fit_failed", *fit_columns(config), "engagement_score"]
+    output_columns += [group.column for group in config.engagement.groups]
     output_columns += [*engagement_columns(config), "reasons", "mql", "mql_reason"]
     if accounts is not None:
         output_columns += [c for c in ACCOUNT_LEAD_COLUMNS if c not in output_columns]
@@ -211,6 +227,7 @@ def _score_activities(
     base: Path | None,
     batch_rows: int | None,
     ledger_leads: Collection[str],
+    full_ledger: bool,
 ) -> ActivityScores:
     section = config.activities
     if section is None or not paths:
@@ -232,6 +249,7 @@ def _score_activities(
         base=base,
         batch_rows=batch_rows,
         ledger_leads=ledger_leads,
+        full_ledger=full_ledger,
     )
     required, optional = activity_columns(config)
     scores.rejects = shape_rejects("activities", scores.rejects, required + optional, scores.files)

@@ -32,6 +32,7 @@ def build_summary(result: ScoringResult) -> dict[str, Any]:
             "first_day": result.window.first_day.isoformat(),
             "last_day": result.as_of.isoformat(),
             "lookback_days": config.engagement.lookback_days,
+            "decay": config.engagement.decay,
             "half_life_days": config.engagement.half_life_days,
             "timezone": config.activities.timezone if config.activities else "UTC",
         },
@@ -109,7 +110,11 @@ def summary_markdown(summary: dict[str, Any]) -> str:
         "",
         f"- Config: `{summary['config']['path']}` (SHA-256 `{summary['config']['sha256']}`)",
         f"- Window: {window['first_day']} to {window['last_day']} ({window['timezone']}), "
-        f"half-life: {window['half_life_days'] or 'none'}",
+        + (
+            "linear decay"
+            if window["decay"] == "linear"
+            else f"half-life: {window['half_life_days'] or 'none'}"
+        ),
         f"- leadq {summary['leadq_version']}",
         "",
         "## Leads",

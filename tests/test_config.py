@@ -193,3 +193,75 @@ def test_lookback_days_has_an_upper_bound():
     assert problems(raw) == [
         "engagement.lookback_days: input should be less than or equal to 36500"
     ]
+
+
+def engagement_config(**engagement: object) -> dict:
+    return {
+        "leads": {"id": "id"},
+        "activities": {"lead_id": "l", "type": "t", "timestamp": "ts"},
+        "engagement": engagement,
+        "mql": {"threshold": 1},
+        "output": {"columns": ["group_email"]},
+    }
+
+
+def test_group_and_cap_problems_with_key_paths():
+    raw = engagement_config(
+        max_points=0,
+        groups=[
+            {"name": "web", "max_points": 40},
+            {"name": "web", "max_points": -5},
+            {"name": "email"},
+        ],
+        rules=[
+            {"name": "Visit", "points": 1, "group": "wbe"},
+            {"name": "Click", "points": 1, "group": "web", "once_per_days": 0, "max_per_day": 0},
+        ],
+    )
+    assert sorted(problems(raw)) == sorted(
+        [
+            "engagement.max_points: input should be greater than 0",
+            "engagement.groups[2] ('web').max_points: input should be greater than 0",
+            "engagement.rules[2] ('Click').max_per_day: input should be greater than or equal to 1",
+            "engagement.rules[2] ('Click').once_per_days: input should be greater than or equal "
+            "to 1",
+            "engagement.groups: the name 'web' is used twice; names must be unique",
+            "engagement.rules[1] ('Visit').group: no group is named 'wbe' (groups declared: "
+            "'web', 'email'); declare it with [[engagement.groups]]",
+            "engagement.groups[3] ('email').name: the subtotal column 'group_email' has the name "
+            "of a column in output.columns; rename the group or that column",
+        ]
+    )
+
+
+def test_decay_choices():
+    assert problems(engagement_config(decay="exponential")) == [
+        "engagement.decay: input should be 'half_life' or 'linear'"
+    ]
+    assert problems(engagement_config(decay="linear", half_life_days=30)) == [
+        'engagement: `half_life_days` has no effect with decay = "linear"; remove it, or use '
+        'decay = "half_life"'
+    ]
+    assert parse_config(engagement_config(decay="linear")).engagement.decay == "linear"
+    assert parse_config(engagement_config()).engagement.decay == "half_life"
+
+
+def test_lead_rule_takes_no_frequency_limit():
+    rule = {
+        "name": "Frequent",
+        "source": "lead",
+        "where": [{"field": "Views", "min": 10}],
+        "points": 5,
+        "once_per_days": 7,
+    }
+    assert problems(engagement_config(rules=[rule])) == [
+        "engagement.rules[1] ('Frequent'): a rule with source = \"lead\" takes no `type`, "
+        "`max_count`, `max_per_day` or `once_per_days`"
+    ]
+
+
+def test_unknown_group_key_suggests_spelling():
+    raw = engagement_config(groups=[{"name": "web", "max_point": 40}])
+    assert problems(raw) == [
+        "engagement.groups[1] ('web').max_point: unknown key; did you mean 'max_points'?"
+    ]

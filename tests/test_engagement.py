@@ -81,6 +81,34 @@ def test_decay_rounds_half_away_from_zero(score: Scorer):
     assert lead(result, "L1")["engagement_score"] == 11.91
 
 
+def test_linear_decay_window_edges(score: Scorer):
+    # lookback 10: factor 1 - age / 10, so ages 0, 5 and 9 earn 10, 5 and 1 of 10 points,
+    # and age 10 (11-20) is outside the window: 16
+    activities = [
+        {"lead": "L1", "type": "page_view", "at": day}
+        for day in ("2026-11-30 23:59", "2026-11-25", "2026-11-21 00:00", "2026-11-20 23:59")
+    ]
+    result = score(rules(VISIT, lookback_days=10, decay="linear"), ONE_LEAD, activities)
+    assert lead(result, "L1")["engagement_score"] == 16
+    factors = result.ledger_for("L1")["decay_factor"].to_list()
+    assert factors == [1.0, 0.5, pytest.approx(0.1)]
+
+
+def test_linear_decay_one_day_window(score: Scorer):
+    # lookback 1: only the as-of day counts, at full points
+    activities = [{"lead": "L1", "type": "page_view", "at": "2026-11-30"}]
+    result = score(rules(VISIT, lookback_days=1, decay="linear"), ONE_LEAD, activities)
+    assert lead(result, "L1")["engagement_score"] == 10
+
+
+def test_linear_decay_rounds_half_away_from_zero(score: Scorer):
+    # 15 * (1 - 1 / 8) = 13.125 -> 13.13
+    activities = [{"lead": "L1", "type": "page_view", "at": "2026-11-29"}]
+    rule = {"name": "Pricing", "type": "page_view", "points": 15}
+    result = score(rules(rule, lookback_days=8, decay="linear"), ONE_LEAD, activities)
+    assert lead(result, "L1")["engagement_score"] == 13.13
+
+
 def test_max_count_keeps_most_recent_matches(score: Scorer):
     # four matches, max_count 2: only 11-29 and 11-30 earn, and decay shows which ones
     activities = [

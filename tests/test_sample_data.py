@@ -40,8 +40,9 @@ def test_b2b_grades_by_hand(b2b: ScoringResult):
     expected = {
         # Healthcare 15 + 1193 employees 20 + Decision Maker 20 + HubSpot 10
         "L-000137": (65, "A", 31.56, "A2", "cell A2"),
-        # Software 25 + "1,495" employees 20 + Champion 10 + Salesforce 10
-        "L-000159": (65, "A", 171.26, "A1", "score 171.26 >= 40; Demo request"),
+        # Software 25 + "1,495" employees 20 + Champion 10 + Salesforce 10; the web cap of 40
+        # takes 3.37 of its score
+        "L-000159": (65, "A", 167.89, "A1", "score 167.89 >= 40; Demo request"),
         # Software 25, while 4691 employees, an Influencer and no Salesforce or HubSpot earn 0
         "L-000005": (25, "C", 0.07, "C3", "score 0.07 < 40; cell C3 not listed"),
     }
@@ -63,10 +64,11 @@ def test_b2b_demo_request_qualifies_alone(b2b: ScoringResult):
 
 
 def test_b2b_engaged_but_unfit(b2b: ScoringResult):
+    # the web group's cap of 40 cuts 12.75, 12.09 and 12.42 points from these three
     expected = {
-        "L-000045": (94.04, "Personal e-mail"),
-        "L-000178": (93.37, "Target industry"),
-        "L-000310": (93.70, "Company size"),
+        "L-000045": (81.28, "Personal e-mail"),
+        "L-000178": (81.28, "Target industry"),
+        "L-000310": (81.28, "Company size"),
     }
     for lead_id, (score, failed) in expected.items():
         row = lead(b2b, lead_id)
@@ -81,10 +83,10 @@ def test_b2b_accounts(b2b: ScoringResult):
     # the file names 207 companies, but Quartz Schools is only on the row without a lead id
     assert accounts.height == 206
     assert accounts["fit"].sum() == 53
-    assert accounts["mqa"].sum() == 12
+    assert accounts["mqa"].sum() == 10
     top = accounts.filter(accounts["mqa"]).row(0, named=True)
     assert top["account"] == "Northwind Software"
-    assert top["engagement_score"] == 314.19
+    assert top["engagement_score"] == 309.56
     assert top["engaged_lead_ids"] == "L-000215; L-000308; L-000002"
     # fit, and above 150, but a single engaged lead is not a buying group
     redwood = accounts.filter(accounts["account"] == "Redwood Labs").row(0, named=True)
@@ -92,6 +94,18 @@ def test_b2b_accounts(b2b: ScoringResult):
     # the sample config leaves mql.account_rule off, so no lead qualifies through its account
     assert lead(b2b, "L-000005")["account_mqa"] is True
     assert lead(b2b, "L-000005")["mql"] is False
+
+
+def test_b2b_web_group_cap(b2b: ScoringResult):
+    # downloads +30.61 and a pricing visit +12.76 make 43.37 web points, capped at 40:
+    # 40 + demo requests 52.44 + webinars 75.45 = 167.89
+    row = lead(b2b, "L-000159")
+    assert row["engagement_score"] == 167.89
+    assert row["group_web"] == 40
+    assert row["reasons"].endswith("; group web capped at 40 (-3.37)")
+    assert b2b.scored_leads.filter(b2b.scored_leads["reasons"].str.contains("capped")).height == 66
+    # below the cap, the subtotal is the sum of the two rules: 25.86 for L-000223
+    assert lead(b2b, "L-000223")["group_web"] == 25.86
 
 
 def test_b2b_window_edges(b2b: ScoringResult):
@@ -157,3 +171,15 @@ def test_explain_sample_lead_lists_filters_and_activities():
     assert "Webinar attended" in result.stdout
     assert "+20.00" in result.stdout
     assert "Engagement score: 21.92" in result.stdout
+
+
+def test_explain_sample_lead_shows_group_cap():
+    args = ["explain", "--config", str(ROOT / "configs" / "b2b.toml"), "--as-of", "2026-11-30"]
+    result = CliRunner().invoke(app, [*args, "L-000159"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "Score groups" in result.stdout
+    assert "+43.37" in result.stdout
+    assert "+40.00" in result.stdout
+    # the oldest web activity, a download of 2026-10-12, loses all its 3.22 points
+    assert "no (group web capped at 40)" in result.stdout
+    assert "yes, part cut (group web capped at 40)" in result.stdout
