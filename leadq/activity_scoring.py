@@ -80,12 +80,13 @@ def score_activity_files(
     options: ReadOptions,
     base: Path | None,
     batch_rows: int | None = DEFAULT_BATCH_ROWS,
-    ledger_leads: Collection[str] = (),
+    ledger_leads: Collection[str] | None = (),
 ) -> ActivityScores:
     """Read, check, match and total the activities of every file, one batch at a time.
 
     `lead_keys` maps the join key (KEY: lead id, or lower-case e-mail) to LEAD_ID. With
     `batch_rows = None` each file is read whole. The totals do not depend on the batch size.
+    The matched activities of `ledger_leads` are kept, and of every lead when it is None.
     """
     section = config.activities
     assert section is not None
@@ -140,7 +141,9 @@ def score_activity_files(
             credits, config.engagement, window, decimal_comma=config.inputs.decimal_comma
         )
         totals.add(matches)
-        if ledger_leads:
+        if ledger_leads is None:
+            kept_matches.append(_detached(matches))
+        elif ledger_leads:
             kept_matches.append(
                 _detached(matches.filter(pl.col(LEAD_ID).is_in(list(ledger_leads))))
             )

@@ -96,14 +96,15 @@ def score_leads(
     as_of: dt.date | None = None,
     on_step: Callable[[str], None] | None = None,
     batch_rows: int | None = DEFAULT_BATCH_ROWS,
-    ledger_leads: Collection[str] = (),
+    ledger_leads: Collection[str] | None = (),
 ) -> ScoringResult:
     """Score every lead of the configured inputs as of the end of `as_of`.
 
     Arguments override the config's `[inputs]`; `as_of` defaults to today in the activity
     time zone. `on_step` is called with the name of each step as it starts, for progress
     displays. Activities are read `batch_rows` at a time (None: each file whole), and the
-    matched activities of `ledger_leads` are kept for `ScoringResult.ledger_for`. Raises
+    matched activities of `ledger_leads` (None: of every lead) are kept for
+    `ScoringResult.ledger_for` and `ScoringResult.matches`. Raises
     ConfigError for missing inputs and InputDataError for unreadable ones.
     """
     step = on_step or (lambda _name: None)
@@ -131,10 +132,7 @@ def score_leads(
         ledger_leads=ledger_leads,
     )
     step("Deciding MQLs")
-    scored = leads.join(activities.totals, on=LEAD_ID, how="left")
-    scored = with_lead_rules(scored, config.engagement, decimal_comma=decimal_comma)
-    scored = with_engagement(scored, config.engagement.rules)
-    scored = with_mql(scored, config.mql, config.engagement.rules).sort(LEAD_ID)
+    scored = decide_mqls(leads, activities.totals, config)
 
     output_columns = [LEAD_ID]
     if config.leads.email:
@@ -156,6 +154,18 @@ def score_leads(
         rule_stats=_rule_stats(config, scored),
         output_columns=output_columns,
     )
+
+
+def decide_mqls(leads: pl.DataFrame, activity_totals: pl.DataFrame, config: Config) -> pl.DataFrame:
+    """Add lead rules, the engagement score and the MQL decision to fit leads, by lead id.
+
+    `activity_totals` holds each lead's count and points columns of the activity rules.
+    """
+    decimal_comma = config.inputs.decimal_comma
+    scored = leads.join(activity_totals, on=LEAD_ID, how="left")
+    scored = with_lead_rules(scored, config.engagement, decimal_comma=decimal_comma)
+    scored = with_engagement(scored, config.engagement.rules)
+    return with_mql(scored, config.mql, config.engagement.rules).sort(LEAD_ID)
 
 
 def _input_paths(
@@ -185,7 +195,7 @@ def _score_activities(
     *,
     base: Path | None,
     batch_rows: int | None,
-    ledger_leads: Collection[str],
+    ledger_leads: Collection[str] | None,
 ) -> ActivityScores:
     section = config.activities
     if section is None or not paths:
