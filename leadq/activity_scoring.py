@@ -81,7 +81,7 @@ def score_activity_files(
     options: ReadOptions,
     base: Path | None,
     batch_rows: int | None = DEFAULT_BATCH_ROWS,
-    ledger_leads: Collection[str] = (),
+    ledger_leads: Collection[str] | None = (),
     full_ledger: bool = False,
 ) -> ActivityScores:
     """Read, check, match and total the activities of every file, one batch at a time.
@@ -89,7 +89,9 @@ def score_activity_files(
     `lead_keys` maps the join key (KEY: lead id, or lower-case e-mail) to LEAD_ID. With
     `batch_rows = None` each file is read whole. The totals do not depend on the batch size.
     The ledger rows of `ledger_leads` are kept, or of every lead with `full_ledger`, which
-    takes memory for every matched activity in the window.
+    takes memory for every matched activity in the window. With `ledger_leads = None`,
+    every lead's matched activities are kept whole instead, so that other dates can be
+    scored from them.
     """
     section = config.activities
     assert section is not None
@@ -144,7 +146,9 @@ def score_activity_files(
             credits, config.engagement, window, decimal_comma=config.inputs.decimal_comma
         )
         totals.add(matches)
-        if full_ledger or ledger_leads:
+        if ledger_leads is None:
+            kept_matches.append(_detached(matches))
+        elif full_ledger or ledger_leads:
             selected = (
                 matches
                 if full_ledger

@@ -17,9 +17,17 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.table import Table
 
-from leadq import __version__
+from leadq import __version__, calibration
+from leadq import backtest as backtesting
 from leadq.activity_scoring import DEFAULT_BATCH_ROWS
+from leadq.calibration_outputs import (
+    backtest_rows,
+    write_backtest_outputs,
+    write_calibration_outputs,
+)
+from leadq.calibration_report import render_calibration, render_suggestions
 from leadq.config import Config, load_config
 from leadq.console import (
     render_check,
@@ -249,21 +257,34 @@ def explain(
     leads: LeadsOption = None,
     activities: ActivitiesOption = None,
     as_of: AsOfOption = None,
+    outcomes: Annotated[
+        str | None,
+        typer.Option(
+            help="Outcome export (see leadq calibrate); adds the points the outcomes suggest.",
+            show_default=False,
+        ),
+    ] = None,
     verbose: VerboseOption = False,
 ) -> None:
     """Show why one lead is or is not an MQL: each fit criterion and each scoring activity.
 
+    With --outcomes, also compares the rules' points with the points the outcomes suggest.
+
     Example: [bold]leadq explain --config configs/b2b.toml --as-of 2026-11-30 L-000042[/]
     """
     with _user_errors(verbose=verbose):
+        settings = load_config(config)
         result = score_leads(
-            load_config(config),
+            settings,
             leads_path=leads,
             activity_patterns=activities,
             as_of=_parse_as_of(as_of),
             ledger_leads=[lead_id.strip()],
         )
         render_explanation(explain_lead(result, lead_id), stdout_console)
+        if outcomes is not None:
+            suggestions = calibration.rule_suggestions(settings, result, outcomes)
+            render_suggestions(result, lead_id.strip(), suggestions, stdout_console)
 
 
 @app.command()
@@ -488,3 +509,166 @@ def _check_reject_rate(summary: dict[str, object], limit: float | None) -> None:
             "lists each rejected row"
         )
         raise RejectRateError(msg)
+
+
+OutcomesOption = Annotated[
+    str | None,
+    typer.Option(
+        "--outcomes",
+        help="Outcome export from the CRM (CSV, Excel or Parquet); overrides outcomes.file.",
+        show_default=False,
+    ),
+]
+
+
+@app.command()
+def calibrate(
+    config: ConfigOption,
+    outcomes: OutcomesOption = None,
+    leads: LeadsOption = None,
+    activities: ActivitiesOption = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="The cut-off day, YYYY-MM-DD: leads are scored as of it, and only outcomes "
+            "dated after it count. Required when the outcomes have dates.",
+            show_default=False,
+        ),
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the report.")] = Path(
+        "leadq-calibration"
+    ),
+    holdout_days: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Fit the suggestions on outcomes up to this many days before the latest "
+            "outcome, and test them on that last period.",
+            show_default=False,
+        ),
+    ] = None,
+    target_precision: Annotated[
+        str | None,
+        typer.Option(
+            help="Find the smallest threshold whose MQLs convert at this rate, as a fraction "
+            "(0.3) or a percentage (30%).",
+            show_default=False,
+        ),
+    ] = None,
+    target_mqls: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            help="Find the smallest threshold that makes at most this many MQLs.",
+            show_default=False,
+        ),
+    ] = None,
+    quiet: QuietOption = False,
+    verbose: VerboseOption = False,
+) -> None:
+    """Measure how MQLs, score bands, fit criteria and rules convert, and suggest changes.
+
+    Joins the scored leads with an outcome export (SQL, opportunity, won) mapped in the
+    config's [outcomes] section. Writes calibration.md and calibration.json into --out.
+
+    Example: [bold]leadq calibrate --config configs/examples/x-education.toml --out report[/]
+    """
+    with _user_errors(verbose=verbose):
+        precision = _parse_share(target_precision, "--target-precision")
+        settings = load_config(config)
+        show_progress = not quiet and stderr_console.is_terminal
+        with _progress(show=show_progress, verbose=verbose) as on_step:
+            report = calibration.calibrate(
+                settings,
+                outcomes_path=outcomes,
+                leads_path=leads,
+                activity_patterns=activities,
+                as_of=_parse_as_of(as_of),
+                holdout_days=holdout_days,
+                target_precision=precision,
+                target_mqls=target_mqls,
+                on_step=on_step,
+            ).report
+        written = write_calibration_outputs(out, report)
+        if not quiet:
+            render_calibration(report, stdout_console)
+            stdout_console.print(f"Wrote {len(written)} files to {out}.")
+
+
+@app.command()
+def backtest(
+    config: ConfigOption,
+    start: Annotated[
+        str, typer.Option("--from", help="The first as-of date, YYYY-MM-DD.", show_default=False)
+    ],
+    end: Annotated[
+        str,
+        typer.Option("--to", help="The last possible as-of date, YYYY-MM-DD.", show_default=False),
+    ],
+    every: Annotated[
+        str, typer.Option("--every", help="Days or weeks between as-of dates: 7d, 2w.")
+    ] = "7d",
+    outcomes: OutcomesOption = None,
+    leads: LeadsOption = None,
+    activities: ActivitiesOption = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the results.")] = Path(
+        "leadq-backtest"
+    ),
+    quiet: QuietOption = False,
+    verbose: VerboseOption = False,
+) -> None:
+    """Score the leads as of a series of dates and count the MQLs and new MQLs of each.
+
+    Reads the inputs once for all dates. With outcomes, also shows how each date's new MQLs
+    converted later. Writes backtest.csv and backtest.md into --out.
+
+    Example: [bold]leadq backtest -c configs/b2b.toml --from 2026-09-07 --to 2026-11-30[/]
+    """
+    with _user_errors(verbose=verbose):
+        first = _parse_date(start, "--from")
+        last = _parse_date(end, "--to")
+        dates = backtesting.as_of_dates(first, last, backtesting.parse_every(every))
+        settings = load_config(config)
+        show_progress = not quiet and stderr_console.is_terminal
+        with _progress(show=show_progress, verbose=verbose) as on_step:
+            result = backtesting.backtest(
+                settings,
+                dates,
+                leads_path=leads,
+                activity_patterns=activities,
+                outcomes_path=outcomes,
+                on_step=on_step,
+            )
+        written = write_backtest_outputs(out, result.periods)
+        if not quiet:
+            columns, rows = backtest_rows(result.periods)
+            table = Table(title="MQLs per as-of date", title_justify="left")
+            for position, column in enumerate(columns):
+                table.add_column(column, justify="left" if position == 0 else "right")
+            for row in rows:
+                table.add_row(*row)
+            stdout_console.print(table)
+            stdout_console.print(f"Wrote {len(written)} files to {out}.")
+
+
+def _parse_date(text: str, option: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        problem = f"{option} {text!r} is not a date; write it as YYYY-MM-DD, e.g. 2026-11-30"
+        raise ConfigError("command line", [problem]) from None
+
+
+def _parse_share(text: str | None, option: str) -> float | None:
+    if text is None:
+        return None
+    value = text.strip()
+    try:
+        share = float(value.removesuffix("%")) / (100 if value.endswith("%") else 1)
+    except ValueError:
+        share = -1.0
+    if not 0 <= share <= 1:
+        problem = f"{option} {text!r} is not a share; write e.g. 0.3 or 30%"
+        raise ConfigError("command line", [problem])
+    return share

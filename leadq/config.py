@@ -403,6 +403,57 @@ class OutputSection(_Section):
     columns: list[str] = Field(default_factory=list)
 
 
+# Outcomes: how `leadq calibrate` and `leadq backtest` read the CRM's record of what became
+# of each lead. Only those two commands read this section, so scoring ignores it.
+OutcomeStage = Literal["sql", "opportunity", "won"]
+OUTCOME_STAGES: tuple[OutcomeStage, ...] = ("sql", "opportunity", "won")
+
+
+def _outcome_text(value: object) -> object:
+    # TOML may give `sql = [1]` for a 0/1 column; the file's values are read as text
+    if isinstance(value, list):
+        return [
+            str(item) if isinstance(item, int) and not isinstance(item, bool) else item
+            for item in value
+        ]
+    return value
+
+
+OutcomeValues = Annotated[list[str], BeforeValidator(_outcome_text)]
+
+
+class OutcomesSection(_Section):
+    """The CRM export of outcomes: which column holds the stage, and which values mean what."""
+
+    file: str | None = None
+    lead_id: str | None = None
+    email: str | None = None
+    column: str | None = None
+    each_row: OutcomeStage | None = None
+    sql: OutcomeValues = Field(default_factory=list)
+    opportunity: OutcomeValues = Field(default_factory=list)
+    won: OutcomeValues = Field(default_factory=list)
+    converted: OutcomeStage = "sql"
+    date: str | None = None
+    date_format: str | None = None
+
+    @model_validator(mode="after")
+    def _check_outcome_mapping(self) -> OutcomesSection:
+        if (self.lead_id is None) == (self.email is None):
+            msg = "set exactly one of `lead_id` or `email` to say how outcomes find their lead"
+            raise ValueError(msg)
+        if (self.column is None) == (self.each_row is None):
+            msg = (
+                "set `column` (with `sql`, `opportunity` or `won` values) to read each row's "
+                'stage, or `each_row = "won"` (or "sql", "opportunity") when every row is one'
+            )
+            raise ValueError(msg)
+        if self.column is not None and not (self.sql or self.opportunity or self.won):
+            msg = f"list the values of {self.column!r} that mean `sql`, `opportunity` or `won`"
+            raise ValueError(msg)
+        return self
+
+
 class Config(_Section):
     """A whole leadq config file."""
 
@@ -414,6 +465,7 @@ class Config(_Section):
     mql: MqlSection
     accounts: AccountsSection | None = None
     output: OutputSection = Field(default_factory=OutputSection)
+    outcomes: OutcomesSection | None = None
 
     _path: Path | None = PrivateAttr(default=None)
     _sha256: str = PrivateAttr(default="")
@@ -583,6 +635,8 @@ def _resolve_input_paths(config: Config, base: Path) -> None:
         inputs.leads = str(base / inputs.leads)
     if inputs.activities is not None:
         inputs.activities = [str(base / pattern) for pattern in inputs.activities]
+    if config.outcomes is not None and config.outcomes.file is not None:
+        config.outcomes.file = str(base / config.outcomes.file)
 
 
 def _cross_check(raw: dict[str, Any]) -> list[str]:
@@ -889,6 +943,7 @@ def _known_keys() -> list[str]:
         MqlSection,
         AccountsSection,
         OutputSection,
+        OutcomesSection,
     ]
     keys = {field.alias or name for model in models for name, field in model.model_fields.items()}
     return sorted(keys)

@@ -119,7 +119,7 @@ def score_leads(
     as_of: dt.date | None = None,
     on_step: Callable[[str], None] | None = None,
     batch_rows: int | None = DEFAULT_BATCH_ROWS,
-    ledger_leads: Collection[str] = (),
+    ledger_leads: Collection[str] | None = (),
     full_ledger: bool = False,
 ) -> ScoringResult:
     """Score every lead of the configured inputs as of the end of `as_of`.
@@ -129,8 +129,10 @@ def score_leads(
     displays. Activities are read `batch_rows` at a time (None: each file whole), and the
     matched activities of `ledger_leads` are kept for `ScoringResult.ledger_for`, or those
     of every lead with `full_ledger`, for `ScoringResult.ledger`. The latter takes memory
-    in proportion to the matched activities in the window. Raises ConfigError for missing
-    inputs and InputDataError for unreadable ones.
+    in proportion to the matched activities in the window. With `ledger_leads = None`,
+    `ScoringResult.matches` keeps every lead's matched activities whole, for scoring other
+    dates from them. Raises ConfigError for missing inputs and InputDataError for
+    unreadable ones.
     """
     step = on_step or (lambda _name: None)
     timezone = config.activities.timezone if config.activities else "UTC"
@@ -159,18 +161,7 @@ def score_leads(
         full_ledger=full_ledger,
     )
     step("Deciding MQLs")
-    scored = leads.join(activities.totals, on=LEAD_ID, how="left")
-    scored = with_lead_rules(scored, config.engagement, decimal_comma=decimal_comma)
-    scored = with_engagement(scored, config.engagement)
-    scored = with_engagement_band(scored, config.engagement, config.fit)
-    scored = with_mql(
-        scored, config.mql, config.engagement.rules, grade_names=config.fit.grade_names()
-    ).sort(LEAD_ID)
-    accounts = None
-    if config.accounts is not None:
-        scored, accounts = score_accounts(
-            scored, config.accounts, config.mql, decimal_comma=decimal_comma
-        )
+    scored, accounts = _decide(leads, activities.totals, config)
 
     output_columns = [LEAD_ID]
     if config.leads.email:
@@ -197,6 +188,32 @@ def score_leads(
         output_columns=output_columns,
         accounts=accounts,
     )
+
+
+def decide_mqls(leads: pl.DataFrame, activity_totals: pl.DataFrame, config: Config) -> pl.DataFrame:
+    """Add lead rules, the engagement score and the MQL decision to fit leads, by lead id.
+
+    `activity_totals` holds each lead's count and points columns of the activity rules.
+    """
+    scored, _ = _decide(leads, activity_totals, config)
+    return scored
+
+
+def _decide(
+    leads: pl.DataFrame, activity_totals: pl.DataFrame, config: Config
+) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+    """Score and decide MQLs as `decide_mqls` does, and return the accounts table if any."""
+    decimal_comma = config.inputs.decimal_comma
+    scored = leads.join(activity_totals, on=LEAD_ID, how="left")
+    scored = with_lead_rules(scored, config.engagement, decimal_comma=decimal_comma)
+    scored = with_engagement(scored, config.engagement)
+    scored = with_engagement_band(scored, config.engagement, config.fit)
+    scored = with_mql(
+        scored, config.mql, config.engagement.rules, grade_names=config.fit.grade_names()
+    ).sort(LEAD_ID)
+    if config.accounts is None:
+        return scored, None
+    return score_accounts(scored, config.accounts, config.mql, decimal_comma=decimal_comma)
 
 
 def _input_paths(
@@ -226,7 +243,7 @@ def _score_activities(
     *,
     base: Path | None,
     batch_rows: int | None,
-    ledger_leads: Collection[str],
+    ledger_leads: Collection[str] | None,
     full_ledger: bool,
 ) -> ActivityScores:
     section = config.activities

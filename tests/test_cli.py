@@ -355,7 +355,9 @@ def test_init_writes_starter_configs_that_validate(tmp_path: Path):
     assert again.exit_code == ExitCode.BAD_CONFIG
 
 
-@pytest.mark.parametrize("command", ["score", "check", "explain", "diff", "init"])
+@pytest.mark.parametrize(
+    "command", ["score", "check", "explain", "diff", "init", "calibrate", "backtest"]
+)
 def test_every_help_shows_an_example(command: str):
     result = runner.invoke(app, [command, "--help"])
     assert result.exit_code == 0
