@@ -15,13 +15,14 @@ import polars as pl
 
 from leadq.diff_report import diff_markdown
 from leadq.errors import ConfigError
+from leadq.handoff import HANDOFF_FILES
 from leadq.spreadsheets import neutralize_formulas, write_xlsx
 from leadq.summary import summary_markdown
 
 OutputFormat = Literal["csv", "parquet", "jsonl", "xlsx"]
 FORMATS: tuple[OutputFormat, ...] = ("csv", "parquet", "jsonl", "xlsx")
-_TABLE_NAMES = ("scored_leads", "mqls")
-_OTHER_FILES = ("summary.json", "summary.md", "rejects.csv")
+_TABLE_NAMES = ("scored_leads", "mqls", "new_mqls", "lost_mqls")
+_OTHER_FILES = ("summary.json", "summary.md", "rejects.csv", *HANDOFF_FILES)
 DIFF_FILES = ("changed_leads.csv", "diff.json", "diff.md")
 
 
@@ -60,11 +61,13 @@ def write_outputs(
     summary: dict[str, Any],
     fmt: OutputFormat,
     escape_formulas: bool = True,
+    extra_files: Callable[[Path], None] | None = None,
 ) -> list[Path]:
     """Write every output into `out_dir` at once and return the paths written.
 
     The files are written to a new folder beside `out_dir`, which then takes the old one's
-    place, so readers never see a half-written or mixed set.
+    place, so readers never see a half-written or mixed set. `extra_files`, when given,
+    writes more files into that new folder, such as the new and lost MQLs of a nightly run.
     """
 
     def write(staging: Path) -> None:
@@ -74,6 +77,8 @@ def write_outputs(
         write_table(rejects, staging / "rejects.csv", "csv", escape_formulas=escape)
         _write_json(summary, staging / "summary.json")
         (staging / "summary.md").write_text(summary_markdown(summary), encoding="utf-8")
+        if extra_files is not None:
+            extra_files(staging)
 
     return write_folder(out_dir, output_file_names(), write)
 
