@@ -2,8 +2,8 @@
 
 The lock is an exclusive `flock` on `<state>.lock`, which the operating system releases when
 the process ends, however it ends. The file also holds the process id of the run that took
-it, so a run that was killed leaves a file whose lock nobody holds: the next run reports it
-as stale, takes it over and says so.
+it, so a run that was killed leaves a file whose lock no process holds. The next run reports
+that stale lock, takes it over and names the killed process in a note.
 
 NOTE: `fcntl` exists on Linux and macOS only, so state files are not supported on Windows.
 """
@@ -28,7 +28,7 @@ def lock_path_for(state_path: Path) -> Path:
 
 @dataclass
 class StaleLock:
-    """What a killed run left in the lock file that this run took over."""
+    """The process id and host that a killed run left in the lock file this run took over."""
 
     pid: int | None
     host: str

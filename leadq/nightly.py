@@ -1,9 +1,10 @@
 """A scoring run that remembers the previous one: new and lost MQLs, handoff files, the webhook.
 
 `NightlyRun` wraps one `leadq score` run. On entry it takes the state's lock and reads the
-state. `with_changes` adds `mql_since` and `status` to the scored leads, `write_files` adds
-`new_mqls`, `lost_mqls` and the handoff file to the output folder, and `commit`, called once
-every output is in place, queues the webhook batches, saves the state and sends the batches.
+state. `with_changes` adds `mql_since` and `status` to the scored leads. `file_writer`
+returns what adds `new_mqls`, `lost_mqls` and the handoff file to the output folder. Once
+every output is in place, `commit` queues the webhook batches, saves the state and sends
+the batches.
 A run killed at any point before the state is saved leaves the previous state, so the next
 run compares with the same snapshot and reports the same changes.
 
@@ -180,7 +181,7 @@ class NightlyRun:
         """Queue the webhook batches, save the state and send the batches; return the notes.
 
         Call it once every output is in place. Nothing here fails the run when the webhook
-        is down: the batches stay queued for the next run, and a warning says so.
+        is down: the batches stay queued for the next run, and a warning note reports it.
         """
         self._step(OUTPUTS_WRITTEN, new_mqls=self._new_mqls.height)
         if self.state_path is None or self._snapshot is None:

@@ -1,7 +1,7 @@
 """The webhook: new MQLs posted as JSON in batches, kept on disk until the endpoint accepts them.
 
 Each batch is first written to the pending notifications file beside the state file. A batch
-leaves that file only after the endpoint answered it with a 2xx status, so a batch that
+leaves that file only after the endpoint responded to it with a 2xx status, so a batch that
 failed, or a run that was killed, leaves it there for the next run, which sends it before
 its own. A run killed between the endpoint's answer and the file update sends that batch
 once more; its `batch_id` (also sent as the `Idempotency-Key` header) lets the receiver
@@ -85,7 +85,8 @@ def queue_batches(path: Path, batches: list[Batch], committed_runs: Collection[s
     """Add `batches` after the waiting ones that came from committed runs.
 
     Batches of runs missing from `committed_runs` were queued by a run that was killed
-    before it saved the state; the run that repeats its day queues them again.
+    before it saved the state. They are dropped, because the run that repeats that day
+    queues them again.
     """
     waiting = [batch for batch in read_pending(path) if batch["run_id"] in committed_runs]
     write_pending(path, waiting + batches)
@@ -93,7 +94,7 @@ def queue_batches(path: Path, batches: list[Batch], committed_runs: Collection[s
 
 @dataclass
 class Delivery:
-    """What one round of sending achieved."""
+    """The outcome of one round of sending: batches and leads sent, batches left waiting."""
 
     sent_batches: int = 0
     sent_leads: int = 0
@@ -113,7 +114,7 @@ def send_pending(
     Each batch is tried up to `max_attempts` times, waiting `backoff_seconds` and then
     twice as long each time, after a timeout, a failed connection or a 5xx status. A 4xx
     or 3xx status is not retried, because sending the same request again would not change
-    the answer. Batches that were not delivered stay in the file.
+    the response. Batches that were not delivered stay in the file.
     """
     batches = read_pending(path)
     delivery = Delivery()

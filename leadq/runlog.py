@@ -18,7 +18,7 @@ from leadq.errors import ConfigError
 
 
 def new_run_id() -> str:
-    """Return a fresh id that tells this run's log lines, batches and state apart."""
+    """Return a new random id that marks this run's log lines and webhook batches."""
     return uuid.uuid4().hex[:12]
 
 

@@ -1,6 +1,6 @@
 """The state that nightly runs keep between them: each lead's MQL status, score and MQL date.
 
-A state file is Parquet. It holds two snapshots, the latest run's and the one that run was
+A state file is Parquet. It contains two snapshots, the latest run's and the one that run was
 compared with, so that running the latest as-of date again compares with the same snapshot
 and gives the same new and lost MQLs. The file is replaced in one step, so a crash leaves
 either the old or the new state, never a mix.
@@ -167,9 +167,9 @@ def choose_baseline(state: State | None, as_of: dt.date, *, rewind: bool) -> Bas
     """Pick the snapshot that a run as of `as_of` compares with.
 
     A later day compares with the latest snapshot. The latest day again compares with the
-    snapshot that day was compared with, so the result repeats. An earlier day is rejected
-    unless `rewind`; it then compares with the older snapshot if that is before `as_of`, and
-    with nothing (every MQL is new) otherwise.
+    snapshot that day was compared with, so the result repeats. An earlier day raises
+    ConfigError unless `rewind`. A rewound day compares with the older snapshot if that is
+    before `as_of`, and otherwise with nothing, so every MQL is new.
     """
     if state is None:
         return Baseline(snapshot=None, is_advancing=True)
