@@ -41,6 +41,7 @@ from leadq.diff import diff_configs
 from leadq.diff_report import build_diff_report
 from leadq.errors import ConfigError, ExitCode, LeadqError, RejectRateError
 from leadq.explain import explain_lead
+from leadq.nightly import NightlyRun, Note
 from leadq.outputs import write_diff_outputs, write_outputs
 from leadq.scoring import ScoringResult, score_leads
 from leadq.spreadsheets import neutralize_formulas
@@ -174,6 +175,23 @@ def score(
             "in the window.",
         ),
     ] = False,
+    state: Annotated[
+        Path | None,
+        typer.Option(
+            help="State file kept between runs, to write new_mqls and lost_mqls; "
+            "overrides [state] path.",
+            show_default=False,
+        ),
+    ] = None,
+    rewind: Annotated[
+        bool, typer.Option(help="Allow an --as-of before the latest day in the state file.")
+    ] = False,
+    log_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="Append one JSON line per step to this file, for cron.", show_default=False
+        ),
+    ] = None,
     quiet: QuietOption = False,
     verbose: VerboseOption = False,
 ) -> None:
@@ -188,19 +206,29 @@ def score(
     """
     to_stdout = mqls == "-"
     console = stderr_console if to_stdout else stdout_console
-    with _user_errors(verbose=verbose):
+    with (
+        _user_errors(verbose=verbose),
+        NightlyRun(
+            load_config(config),
+            state_path=state,
+            rewind=rewind,
+            log_path=log_file,
+            as_of=_parse_as_of(as_of),
+        ) as run,
+    ):
         limit = _parse_rate(max_reject_rate)
         started = time.perf_counter()
         result = _run_scoring(
             config,
             leads,
             activities,
-            as_of,
+            run.as_of.isoformat(),
             batch_rows=batch_rows,
             full_ledger=ledger,
             quiet=quiet,
             verbose=verbose,
         )
+        result = run.with_changes(result)
         summary = build_summary(result)
         summary["timing"] = {"seconds": round(time.perf_counter() - started, 3)}
         written = write_outputs(
@@ -213,7 +241,9 @@ def score(
             escape_formulas=escape_formulas,
             accounts=result.account_table,
             ledger=result.ledger() if ledger else None,
+            extra_files=run.file_writer(output_format.value, escape_formulas=escape_formulas),
         )
+        notes = run.commit()
         mql_list = neutralize_formulas(result.mqls) if escape_formulas else result.mqls
         if to_stdout:
             sys.stdout.write(mql_list.write_csv())
@@ -224,6 +254,7 @@ def score(
         if not quiet:
             render_summary(summary, console)
             console.print(f"Wrote {len(written)} files to {out}.")
+        _show_notes(notes, console, quiet=quiet)
         _check_reject_rate(summary, limit)
 
 
@@ -672,3 +703,12 @@ def _parse_share(text: str | None, option: str) -> float | None:
         problem = f"{option} {text!r} is not a share; write e.g. 0.3 or 30%"
         raise ConfigError("command line", [problem])
     return share
+
+
+def _show_notes(notes: list[Note], console: Console, *, quiet: bool) -> None:
+    """Print a nightly run's notes; warnings go to standard error even with --quiet."""
+    for note in notes:
+        if note.is_warning:
+            stderr_console.print(f"[bold yellow]Warning:[/] {escape(note.text)}", soft_wrap=True)
+        elif not quiet:
+            console.print(escape(note.text), highlight=False, soft_wrap=True)

@@ -454,6 +454,53 @@ class OutcomesSection(_Section):
         return self
 
 
+# Nightly runs: the state between runs, CRM handoff files and the webhook for new MQLs.
+
+
+class StateSection(_Section):
+    """Where a run keeps what the previous runs found, to report new and lost MQLs."""
+
+    path: str = Field(min_length=1)
+
+
+class HandoffValue(_Section):
+    """A fixed value written in every row of a handoff column."""
+
+    value: str
+
+
+class HandoffSection(_Section):
+    """A CRM import file of the new MQLs: a built-in layout, columns of your own, or both."""
+
+    template: Literal["hubspot", "salesforce"] | None = None
+    columns: dict[str, str | HandoffValue] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _check_has_columns(self) -> HandoffSection:
+        if self.template is None and not self.columns:
+            msg = 'set `template` ("hubspot" or "salesforce"), `columns`, or both'
+            raise ValueError(msg)
+        return self
+
+
+class NotifySection(_Section):
+    """The webhook that receives the new MQLs of each run as JSON."""
+
+    url: str
+    batch_size: int = Field(default=100, ge=1, le=10000)
+    timeout_seconds: float = Field(default=10, gt=0, le=300)
+    max_attempts: int = Field(default=4, ge=1, le=10)
+    backoff_seconds: float = Field(default=2, ge=0, le=300)
+
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        if not re.match(r"https?://[^/\s]+", value):
+            msg = f"{value!r} is not a web address; write it as https://host/path"
+            raise ValueError(msg)
+        return value
+
+
 class Config(_Section):
     """A whole leadq config file."""
 
@@ -466,6 +513,9 @@ class Config(_Section):
     accounts: AccountsSection | None = None
     output: OutputSection = Field(default_factory=OutputSection)
     outcomes: OutcomesSection | None = None
+    state: StateSection | None = None
+    handoff: HandoffSection | None = None
+    notify: NotifySection | None = None
 
     _path: Path | None = PrivateAttr(default=None)
     _sha256: str = PrivateAttr(default="")
@@ -637,6 +687,8 @@ def _resolve_input_paths(config: Config, base: Path) -> None:
         inputs.activities = [str(base / pattern) for pattern in inputs.activities]
     if config.outcomes is not None and config.outcomes.file is not None:
         config.outcomes.file = str(base / config.outcomes.file)
+    if config.state is not None:
+        config.state.path = str(base / config.state.path)
 
 
 def _cross_check(raw: dict[str, Any]) -> list[str]:
@@ -944,6 +996,9 @@ def _known_keys() -> list[str]:
         AccountsSection,
         OutputSection,
         OutcomesSection,
+        StateSection,
+        HandoffSection,
+        NotifySection,
     ]
     keys = {field.alias or name for model in models for name, field in model.model_fields.items()}
     return sorted(keys)

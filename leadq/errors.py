@@ -12,6 +12,7 @@ class ExitCode(IntEnum):
     BAD_DATA = 1
     BAD_CONFIG = 2
     TOO_MANY_REJECTS = 3
+    LOCKED = 4
 
 
 class LeadqError(Exception):
@@ -62,3 +63,15 @@ class RejectRateError(LeadqError):
     """The run finished, but more rows were rejected than `--max-reject-rate` allows."""
 
     exit_code = ExitCode.TOO_MANY_REJECTS
+
+
+class StateError(LeadqError):
+    """A state file that cannot be read, or a run that the state does not allow."""
+
+    exit_code = ExitCode.BAD_DATA
+
+
+class LockedError(LeadqError):
+    """Another run holds the lock on the same state file."""
+
+    exit_code = ExitCode.LOCKED

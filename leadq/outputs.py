@@ -15,15 +15,16 @@ import polars as pl
 
 from leadq.diff_report import diff_markdown
 from leadq.errors import ConfigError
+from leadq.handoff import HANDOFF_FILES
 from leadq.spreadsheets import neutralize_formulas, write_xlsx
 from leadq.summary import summary_markdown
 
 OutputFormat = Literal["csv", "parquet", "jsonl", "xlsx"]
 FORMATS: tuple[OutputFormat, ...] = ("csv", "parquet", "jsonl", "xlsx")
-_TABLE_NAMES = ("scored_leads", "mqls", "accounts", "ledger")
+_TABLE_NAMES = ("scored_leads", "mqls", "accounts", "ledger", "new_mqls", "lost_mqls")
 # text, because spreadsheets and JSON lines have no time type: the local wall-clock time
 _LEDGER_TIME_FORMAT = "%Y-%m-%d %H:%M:%S%.f"
-_OTHER_FILES = ("summary.json", "summary.md", "rejects.csv")
+_OTHER_FILES = ("summary.json", "summary.md", "rejects.csv", *HANDOFF_FILES)
 DIFF_FILES = ("changed_leads.csv", "diff.json", "diff.md")
 
 
@@ -64,13 +65,15 @@ def write_outputs(
     escape_formulas: bool = True,
     accounts: pl.DataFrame | None = None,
     ledger: pl.DataFrame | None = None,
+    extra_files: Callable[[Path], None] | None = None,
 ) -> list[Path]:
     """Write every output into `out_dir` at once and return the paths written.
 
     The files are written to a new folder beside `out_dir`, which then takes the old one's
     place, so readers never see a half-written or mixed set. `accounts`, when given, is
     written as `accounts.<fmt>` in the same set, and `ledger` as `ledger.<fmt>` with its
-    times as text.
+    times as text. `extra_files`, when given, writes more files into that new folder, such
+    as the new and lost MQLs of a nightly run.
     """
 
     def write(staging: Path) -> None:
@@ -87,6 +90,8 @@ def write_outputs(
         write_table(rejects, staging / "rejects.csv", "csv", escape_formulas=escape)
         _write_json(summary, staging / "summary.json")
         (staging / "summary.md").write_text(summary_markdown(summary), encoding="utf-8")
+        if extra_files is not None:
+            extra_files(staging)
 
     return write_folder(out_dir, output_file_names(), write)
 
