@@ -34,6 +34,8 @@ from leadq.diff_report import build_diff_report
 from leadq.errors import ConfigError, ExitCode, LeadqError, RejectRateError
 from leadq.explain import explain_lead
 from leadq.outputs import write_diff_outputs, write_outputs
+from leadq.report import check_report_target
+from leadq.report_scoring import write_scoring_report
 from leadq.scoring import ScoringResult, score_leads
 from leadq.spreadsheets import neutralize_formulas
 from leadq.summary import build_summary
@@ -150,6 +152,15 @@ def score(
             help="Activity rows read and scored at a time; lower it to use less memory.",
         ),
     ] = DEFAULT_BATCH_ROWS,
+    report: Annotated[
+        Path | None,
+        typer.Option(
+            "--report",
+            help="Also write an HTML report of the run to this file: funnel, fit drop-out, "
+            "scores, rules and top MQLs, viewable offline and printable.",
+            show_default=False,
+        ),
+    ] = None,
     escape_formulas: Annotated[
         bool,
         typer.Option(
@@ -172,6 +183,8 @@ def score(
     console = stderr_console if to_stdout else stdout_console
     with _user_errors(verbose=verbose):
         limit = _parse_rate(max_reject_rate)
+        if report:
+            check_report_target(report)
         started = time.perf_counter()
         result = _run_scoring(
             config, leads, activities, as_of, batch_rows=batch_rows, quiet=quiet, verbose=verbose
@@ -187,6 +200,8 @@ def score(
             fmt=output_format.value,
             escape_formulas=escape_formulas,
         )
+        if report:
+            write_scoring_report(report, result, summary)
         mql_list = neutralize_formulas(result.mqls) if escape_formulas else result.mqls
         if to_stdout:
             sys.stdout.write(mql_list.write_csv())
@@ -197,6 +212,8 @@ def score(
         if not quiet:
             render_summary(summary, console)
             console.print(f"Wrote {len(written)} files to {out}.")
+            if report:
+                console.print(f"Wrote the report to {report}.")
         _check_reject_rate(summary, limit)
 
 

@@ -246,6 +246,12 @@ class OutputSection(_Section):
     columns: list[str] = Field(default_factory=list)
 
 
+class ReportSection(_Section):
+    """Settings of the HTML report that `--report` writes."""
+
+    group_by: str | None = Field(default=None, min_length=1)
+
+
 class Config(_Section):
     """A whole leadq config file."""
 
@@ -256,6 +262,7 @@ class Config(_Section):
     engagement: EngagementSection = Field(default_factory=EngagementSection)
     mql: MqlSection
     output: OutputSection = Field(default_factory=OutputSection)
+    report: ReportSection = Field(default_factory=ReportSection)
 
     _path: Path | None = PrivateAttr(default=None)
     _sha256: str = PrivateAttr(default="")
@@ -302,6 +309,8 @@ class Config(_Section):
         uses.update(self._where_uses("lead", uses))
         for column in self.output.columns:
             uses.setdefault(column, "output.columns")
+        if self.report.group_by:
+            uses.setdefault(self.report.group_by, "report.group_by")
         return uses
 
     def activity_column_uses(self) -> dict[str, str]:
@@ -501,6 +510,7 @@ def _known_keys() -> list[str]:
         EngagementRule,
         MqlSection,
         OutputSection,
+        ReportSection,
     ]
     keys = {field.alias or name for model in models for name, field in model.model_fields.items()}
     return sorted(keys)
