@@ -1,6 +1,6 @@
 """The self-contained HTML report: a page of sections, each with tables and inline SVG charts.
 
-A report is a title, a list of facts and a list of `Section`s, rendered into one HTML file
+A report is a title and a list of `Section`s, rendered into one HTML file
 that loads nothing from the network: styles are inline and charts are inline SVG. Each kind
 of run builds its own sections (`report_scoring.scoring_sections` for `leadq score`) and
 passes them to `render_report`.

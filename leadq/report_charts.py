@@ -44,6 +44,8 @@ _STYLE: Any = {
 # Without these keys, matplotlib writes its name, a date and RDF links into each SVG.
 _NO_METADATA: dict[str, Any] = {"Creator": None, "Date": None, "Format": None, "Type": None}
 _WIDTH_INCHES = 6.4
+# tick labels as 1,000,000 rather than 1.0 with "1e6" at the axis end
+_THOUSANDS = "{x:,.10g}"
 
 
 def check_matplotlib() -> None:
@@ -69,8 +71,8 @@ def bar_chart(
 ) -> str:
     """Draw horizontal bars, first label on top, each bar labelled with its value.
 
-    Bars of negative values are drawn in the NEGATIVE colour; `highlight` marks bars to draw
-    in the main colour, the others muted (default: all in the main colour).
+    Bars of negative values are drawn in the NEGATIVE colour. `highlight` marks the bars to
+    draw in the MAIN colour and the others in MUTED. Without it, every bar is in MAIN.
     """
     from matplotlib.figure import Figure
 
@@ -84,14 +86,24 @@ def bar_chart(
         figure = Figure(figsize=(_WIDTH_INCHES, height))
         axes = figure.subplots()
         positions = list(range(len(labels)))
-        bars = axes.barh(positions, values, color=colours, height=0.7)
+        axes.barh(positions, values, color=colours, height=0.7)
         axes.set_yticks(positions, labels=[_shorten(label) for label in labels])
         axes.invert_yaxis()
-        axes.bar_label(bars, labels=list(value_labels), padding=3)
+        # every label starts right of its bar, or right of zero for a negative bar, so that
+        # none runs into the category names on the left
+        for position, value, text in zip(positions, values, value_labels, strict=True):
+            axes.annotate(
+                text,
+                xy=(max(value, 0), position),
+                xytext=(3, 0),
+                textcoords="offset points",
+                va="center",
+            )
         axes.axvline(0, color="#555555", linewidth=0.8)
         axes.set_xlabel(x_label)
-        # room on the right (and left, for negative bars) for the value labels
-        axes.margins(x=0.18)
+        axes.xaxis.set_major_formatter(_THOUSANDS)
+        # room on the right for the value labels
+        axes.margins(x=0.2)
         return _to_svg(figure, chart_id)
 
 
@@ -105,7 +117,7 @@ def histogram(
     x_label: str = "",
     y_label: str = "leads",
 ) -> str:
-    """Draw stacked counts per bin; `series` holds (name, count per bin, colour) tuples.
+    """Draw stacked counts per bin; `series` is a list of (name, count per bin, colour).
 
     `edges` has one value more than each count list. `marker` draws a labelled vertical line,
     such as the MQL threshold.
@@ -127,6 +139,7 @@ def histogram(
             axes.axvline(marker, color=MARKER, linewidth=1.5, linestyle="--", label=marker_label)
         axes.set_xlabel(x_label)
         axes.set_ylabel(y_label)
+        axes.yaxis.set_major_formatter(_THOUSANDS)
         axes.legend(frameon=False, loc="upper right")
         return _to_svg(figure, chart_id)
 
@@ -149,6 +162,7 @@ def line_chart(
             axes.plot(positions, values, marker="o", markersize=3, label=name)
         _thin_ticks(axes, x_labels)
         axes.set_ylabel(y_label)
+        axes.yaxis.set_major_formatter(_THOUSANDS)
         if len(series) > 1:
             axes.legend(frameon=False)
         return _to_svg(figure, chart_id)

@@ -1,6 +1,6 @@
 """The report sections of a scoring run: funnel, fit drop-out, scores, rules, groups, MQLs, facts.
 
-Counts that summary.json holds are taken from the summary dict, never counted again, so the
+Counts that summary.json contains are taken from the summary dict, never counted again, so the
 report and summary.json cannot disagree. The other numbers (score bins, MQLs per group,
 leads failing only one criterion) are aggregated here with Polars before anything is drawn.
 """
@@ -44,7 +44,7 @@ class ScoreBins:
     """Leads with a non-zero score counted per score bin, fit and not fit apart."""
 
     edges: list[float]
-    """Bin boundaries: bin i holds scores from edges[i] up to, not including, edges[i + 1]."""
+    """Bin boundaries: bin i counts scores from edges[i] up to, not including, edges[i + 1]."""
     fit: list[int]
     not_fit: list[int]
     zero_scores: int
@@ -283,17 +283,29 @@ def rules_section(summary: dict[str, Any]) -> Section:
 def mqls_by_group(leads: pl.DataFrame, column: str) -> pl.DataFrame:
     """Count leads, fit leads and MQLs per value of `column`, most MQLs first.
 
-    Missing values form the group "(missing)". After MAX_GROUPS groups, the rest are added up
-    in one row named like "Other (12 values)".
+    Values that differ only in case or surrounding spaces form one group, as they do in
+    conditions, named by their most frequent spelling. Missing values form the group
+    "(missing)". After MAX_GROUPS groups, the rest are added up in one row named like
+    "Other (12 values)".
     """
+    key = pl.col(column).str.strip_chars().str.to_lowercase().alias("_key")
+    spellings = (
+        leads.group_by(key, pl.col(column).alias("group"))
+        .len()
+        .sort(["len", "group"], descending=[True, False])
+        .group_by("_key", maintain_order=True)
+        .first()
+        .select("_key", pl.col("group").fill_null("(missing)"))
+    )
     groups = (
-        leads.group_by(pl.col(column).fill_null("(missing)").alias("group"))
+        leads.group_by(key)
         .agg(
             pl.len().alias("leads"),
             pl.col("fit").sum().alias("fit"),
             pl.col("mql").sum().alias("mql"),
         )
-        .with_columns(pl.col("leads", "fit", "mql").cast(pl.Int64))
+        .join(spellings, on="_key", how="left", nulls_equal=True)
+        .select("group", pl.col("leads", "fit", "mql").cast(pl.Int64))
         .sort(["mql", "leads", "group"], descending=[True, True, False])
     )
     if groups.height <= MAX_GROUPS + 1:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import sys
@@ -187,8 +188,8 @@ def test_report_size_small(sample_run: tuple[Path, dict[str, Any]]):
 
 def test_score_bins_by_hand():
     # threshold 40; the non-zero scores span -3 to 41, 44 points, so 44 / 30 = 1.47 rounds up
-    # to bins of width 2. Bins start at 40 and step down to -4: [-4, -2) holds -3, [4, 6)
-    # holds 5, [12, 14) holds 12.5, and [40, 42) holds 40 and 41.
+    # to bins of width 2. Bins start at 40 and step down to -4: -3 falls in [-4, -2), 5 in
+    # [4, 6), 12.5 in [12, 14), and 40 and 41 in [40, 42).
     leads = pl.DataFrame(
         {
             "engagement_score": [0.0, 5.0, 12.5, 40.0, 41.0, -3.0, 0.0],
@@ -241,12 +242,25 @@ def test_mqls_by_group_counts_missing_values():
         }
     )
     groups = mqls_by_group(leads, "Industry")
-    # Software and (missing) have 1 MQL each; Software wins the tie on leads, 2 to 2, by name
+    # Software and (missing) have 1 MQL each and 2 leads each, so the name decides
     assert groups.rows() == [
         ("(missing)", 2, 1, 1),
         ("Software", 2, 2, 1),
         ("Retail", 1, 0, 0),
     ]
+
+
+def test_mqls_by_group_ignores_case_and_spaces():
+    # "software" twice and " SOFTWARE" once: one group of 3, named by the commoner spelling
+    leads = pl.DataFrame(
+        {
+            "Industry": ["software", " SOFTWARE", "software", "Retail"],
+            "fit": [True, True, False, True],
+            "mql": [True, True, False, False],
+        }
+    )
+    groups = mqls_by_group(leads, "Industry")
+    assert groups.rows() == [("software", 3, 2, 2), ("Retail", 1, 1, 0)]
 
 
 def test_mqls_by_group_adds_up_the_rest():
@@ -328,3 +342,24 @@ def test_report_without_matplotlib_says_how_to_install(
     with pytest.raises(ConfigError) as caught:
         check_report_target(tmp_path / "report.html")
     assert "pip install 'leadq[report]'" in caught.value.problems[0]
+
+
+def test_step_display_fills_bar_per_file():
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from leadq.cli import _StepDisplay
+
+    progress = Progress(console=Console(file=io.StringIO()))
+    steps = _StepDisplay(progress, verbose=False, started=0.0)
+    steps("Reading and scoring activities")
+    # two batches of file 2 of 3: one file is done, and the rows add up to 150
+    steps.batch(2, 3, 100)
+    steps.batch(2, 3, 50)
+    task = progress.tasks[0]
+    assert task.total == 3
+    assert task.completed == 1
+    assert task.fields["detail"] == "file 2 of 3, 150 rows"
+    # a new step clears the bar back to a spinner
+    steps("Deciding MQLs")
+    assert progress.tasks[0].total is None
