@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,6 +63,11 @@ class ActivityScores:
     """The matched in-window activities of the leads asked for in `ledger_leads`."""
 
 
+BatchCallback = Callable[[int, int, int], None]
+"""Called with the position (from 1) of the file being read, the number of files, and the
+rows of the batch just scored."""
+
+
 def activity_columns(config: Config) -> tuple[list[str], list[str]]:
     """Return the activity columns every file needs, and those only some files need."""
     uses = config.activity_column_uses()
@@ -81,11 +86,13 @@ def score_activity_files(
     base: Path | None,
     batch_rows: int | None = DEFAULT_BATCH_ROWS,
     ledger_leads: Collection[str] = (),
+    on_batch: BatchCallback | None = None,
 ) -> ActivityScores:
     """Read, check, match and total the activities of every file, one batch at a time.
 
     `lead_keys` maps the join key (KEY: lead id, or lower-case e-mail) to LEAD_ID. With
     `batch_rows = None` each file is read whole. The totals do not depend on the batch size.
+    `on_batch` is called after each batch, for progress displays.
     """
     section = config.activities
     assert section is not None
@@ -144,6 +151,8 @@ def score_activity_files(
             kept_matches.append(
                 _detached(matches.filter(pl.col(LEAD_ID).is_in(list(ledger_leads))))
             )
+        if on_batch:
+            on_batch(batch.file_index + 1, len(paths), batch.rows.height + batch.rejects.height)
 
     return ActivityScores(
         totals=totals.finish(),

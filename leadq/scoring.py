@@ -15,6 +15,7 @@ from leadq.activity_scoring import (
     DEFAULT_BATCH_ROWS,
     ActivityCounts,
     ActivityScores,
+    BatchCallback,
     activity_columns,
     score_activity_files,
 )
@@ -97,13 +98,15 @@ def score_leads(
     on_step: Callable[[str], None] | None = None,
     batch_rows: int | None = DEFAULT_BATCH_ROWS,
     ledger_leads: Collection[str] = (),
+    on_batch: BatchCallback | None = None,
 ) -> ScoringResult:
     """Score every lead of the configured inputs as of the end of `as_of`.
 
     Arguments override the config's `[inputs]`; `as_of` defaults to today in the activity
     time zone. `on_step` is called with the name of each step as it starts, for progress
     displays. Activities are read `batch_rows` at a time (None: each file whole), and the
-    matched activities of `ledger_leads` are kept for `ScoringResult.ledger_for`. Raises
+    matched activities of `ledger_leads` are kept for `ScoringResult.ledger_for`. `on_batch`
+    is called after each batch of activities. Raises
     ConfigError for missing inputs and InputDataError for unreadable ones.
     """
     step = on_step or (lambda _name: None)
@@ -129,6 +132,7 @@ def score_leads(
         base=activity_base,
         batch_rows=batch_rows,
         ledger_leads=ledger_leads,
+        on_batch=on_batch,
     )
     step("Deciding MQLs")
     scored = leads.join(activities.totals, on=LEAD_ID, how="left")
@@ -186,6 +190,7 @@ def _score_activities(
     base: Path | None,
     batch_rows: int | None,
     ledger_leads: Collection[str],
+    on_batch: BatchCallback | None = None,
 ) -> ActivityScores:
     section = config.activities
     if section is None or not paths:
@@ -207,6 +212,7 @@ def _score_activities(
         base=base,
         batch_rows=batch_rows,
         ledger_leads=ledger_leads,
+        on_batch=on_batch,
     )
     required, optional = activity_columns(config)
     scores.rejects = shape_rejects("activities", scores.rejects, required + optional, scores.files)
