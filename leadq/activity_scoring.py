@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,6 +64,11 @@ class ActivityScores:
     """The `ledger_rows` of every lead, or of the leads in `ledger_leads`."""
 
 
+BatchCallback = Callable[[int, int, int], None]
+"""Called with the position (from 1) of the file being read, the number of files, and the
+rows of the batch just scored."""
+
+
 def activity_columns(config: Config) -> tuple[list[str], list[str]]:
     """Return the activity columns every file needs, and those only some files need."""
     uses = config.activity_column_uses()
@@ -83,6 +88,7 @@ def score_activity_files(
     batch_rows: int | None = DEFAULT_BATCH_ROWS,
     ledger_leads: Collection[str] | None = (),
     full_ledger: bool = False,
+    on_batch: BatchCallback | None = None,
 ) -> ActivityScores:
     """Read, check, match and total the activities of every file, one batch at a time.
 
@@ -92,6 +98,7 @@ def score_activity_files(
     takes memory for every matched activity in the window. With `ledger_leads = None`,
     every lead's matched activities are kept whole instead, so that other dates can be
     scored from them.
+    `on_batch` is called after each batch, for progress displays.
     """
     section = config.activities
     assert section is not None
@@ -157,6 +164,8 @@ def score_activity_files(
             rows = ledger_rows(selected, config.engagement)
             if not rows.is_empty():
                 kept_matches.append(rows)
+        if on_batch:
+            on_batch(batch.file_index + 1, len(paths), batch.rows.height + batch.rejects.height)
 
     return ActivityScores(
         totals=totals.finish(),

@@ -8,7 +8,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
@@ -17,6 +17,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from leadq import __version__, calibration
@@ -43,6 +44,8 @@ from leadq.errors import ConfigError, ExitCode, LeadqError, RejectRateError
 from leadq.explain import explain_lead
 from leadq.nightly import NightlyRun, Note
 from leadq.outputs import write_diff_outputs, write_outputs
+from leadq.report import check_report_target
+from leadq.report_scoring import write_scoring_report
 from leadq.scoring import ScoringResult, score_leads
 from leadq.spreadsheets import neutralize_formulas
 from leadq.summary import build_summary
@@ -159,6 +162,15 @@ def score(
             help="Activity rows read and scored at a time; lower it to use less memory.",
         ),
     ] = DEFAULT_BATCH_ROWS,
+    report: Annotated[
+        Path | None,
+        typer.Option(
+            "--report",
+            help="Also write an HTML report of the run to this file: funnel, fit drop-out, "
+            "scores, rules and top MQLs, viewable offline and printable.",
+            show_default=False,
+        ),
+    ] = None,
     escape_formulas: Annotated[
         bool,
         typer.Option(
@@ -217,6 +229,8 @@ def score(
         ) as run,
     ):
         limit = _parse_rate(max_reject_rate)
+        if report:
+            check_report_target(report)
         started = time.perf_counter()
         result = _run_scoring(
             config,
@@ -229,20 +243,26 @@ def score(
             verbose=verbose,
         )
         result = run.with_changes(result)
-        summary = build_summary(result)
-        summary["timing"] = {"seconds": round(time.perf_counter() - started, 3)}
-        written = write_outputs(
-            out,
-            scored_leads=result.scored_leads,
-            mqls=result.mqls,
-            rejects=result.rejects,
-            summary=summary,
-            fmt=output_format.value,
-            escape_formulas=escape_formulas,
-            accounts=result.account_table,
-            ledger=result.ledger() if ledger else None,
-            extra_files=run.file_writer(output_format.value, escape_formulas=escape_formulas),
-        )
+        show_progress = not quiet and stderr_console.is_terminal
+        with _progress(show=show_progress, verbose=verbose, started=started) as steps:
+            summary = build_summary(result)
+            summary["timing"] = {"seconds": round(time.perf_counter() - started, 3)}
+            steps("Writing outputs")
+            written = write_outputs(
+                out,
+                scored_leads=result.scored_leads,
+                mqls=result.mqls,
+                rejects=result.rejects,
+                summary=summary,
+                fmt=output_format.value,
+                escape_formulas=escape_formulas,
+                accounts=result.account_table,
+                ledger=result.ledger() if ledger else None,
+                extra_files=run.file_writer(output_format.value, escape_formulas=escape_formulas),
+            )
+            if report:
+                steps("Writing the report")
+                write_scoring_report(report, result, summary)
         notes = run.commit()
         mql_list = neutralize_formulas(result.mqls) if escape_formulas else result.mqls
         if to_stdout:
@@ -254,6 +274,8 @@ def score(
         if not quiet:
             render_summary(summary, console)
             console.print(f"Wrote {len(written)} files to {out}.")
+            if report:
+                console.print(f"Wrote the report to {report}.")
         _show_notes(notes, console, quiet=quiet)
         _check_reject_rate(summary, limit)
 
@@ -425,15 +447,16 @@ def _run_scoring(
 ) -> ScoringResult:
     settings = load_config(config_path)
     show_progress = not quiet and stderr_console.is_terminal
-    with _progress(show=show_progress, verbose=verbose) as on_step:
+    with _progress(show=show_progress, verbose=verbose) as steps:
         return score_leads(
             settings,
             leads_path=leads,
             activity_patterns=activities,
             as_of=_parse_as_of(as_of),
-            on_step=on_step,
+            on_step=steps,
             batch_rows=batch_rows,
             full_ledger=full_ledger,
+            on_batch=steps.batch,
         )
 
 
@@ -445,25 +468,64 @@ def _score_quietly(
     )
 
 
+class _StepDisplay:
+    """The current step on standard error, with a bar over the activity files as they are read.
+
+    Calling it starts a step, so it also serves as a plain `on_step` callback. With --verbose
+    it logs each step's start time. Without a `progress` it shows nothing else.
+    """
+
+    def __init__(self, progress: Progress | None, *, verbose: bool, started: float) -> None:
+        self._progress = progress
+        self._task = progress.add_task("Starting", total=None, detail="") if progress else None
+        self._verbose = verbose
+        self._started = started
+        self._rows = 0
+
+    def __call__(self, name: str) -> None:
+        if self._verbose:
+            elapsed = time.perf_counter() - self._started
+            stderr_console.print(f"[dim]{elapsed:7.2f}s[/] {name}")
+        self._rows = 0
+        if self._progress is not None and self._task is not None:
+            # a new task, because rich's update() cannot set a total back to None (a spinner)
+            self._progress.remove_task(self._task)
+            self._task = self._progress.add_task(f"{name}…", total=None, detail="")
+
+    def batch(self, file_position: int, file_count: int, rows: int) -> None:
+        """Count a scored batch of activities; the bar fills per file when there are several."""
+        self._rows += rows
+        if self._progress is None or self._task is None:
+            return
+        self._progress.update(
+            self._task,
+            total=file_count if file_count > 1 else None,
+            completed=file_position - 1,
+            detail=f"file {file_position} of {file_count}, {self._rows:,} rows",
+        )
+
+
 @contextlib.contextmanager
-def _progress(*, show: bool, verbose: bool) -> Iterator[Callable[[str], None]]:
-    """Yield a step callback that updates a spinner and, with --verbose, logs step times."""
-    started = time.perf_counter()
+def _progress(*, show: bool, verbose: bool, started: float | None = None) -> Iterator[_StepDisplay]:
+    """Yield a step display that is shown only when `show` is true.
 
-    def log_step(name: str) -> None:
-        if verbose:
-            stderr_console.print(f"[dim]{time.perf_counter() - started:7.2f}s[/] {name}")
-
+    With --verbose, step times count from `started` (a `time.perf_counter()` value, default now).
+    """
+    started = time.perf_counter() if started is None else started
     if not show:
-        yield log_step
+        yield _StepDisplay(None, verbose=verbose, started=started)
         return
-    with stderr_console.status("Starting") as status:
-
-        def on_step(name: str) -> None:
-            log_step(name)
-            status.update(f"{name}…")
-
-        yield on_step
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[detail]}"),
+        TimeElapsedColumn(),
+        console=stderr_console,
+        transient=True,
+    )
+    with progress:
+        yield _StepDisplay(progress, verbose=verbose, started=started)
 
 
 @contextlib.contextmanager

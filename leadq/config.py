@@ -501,6 +501,12 @@ class NotifySection(_Section):
         return value
 
 
+class ReportSection(_Section):
+    """Settings of the HTML report that `--report` writes."""
+
+    group_by: str | None = Field(default=None, min_length=1)
+
+
 class Config(_Section):
     """A whole leadq config file."""
 
@@ -516,6 +522,7 @@ class Config(_Section):
     state: StateSection | None = None
     handoff: HandoffSection | None = None
     notify: NotifySection | None = None
+    report: ReportSection = Field(default_factory=ReportSection)
 
     _path: Path | None = PrivateAttr(default=None)
     _sha256: str = PrivateAttr(default="")
@@ -564,6 +571,8 @@ class Config(_Section):
         uses.update(self._account_uses(uses))
         for column in self.output.columns:
             uses.setdefault(column, "output.columns")
+        if self.report.group_by:
+            uses.setdefault(self.report.group_by, "report.group_by")
         return uses
 
     def activity_column_uses(self) -> dict[str, str]:
@@ -999,6 +1008,7 @@ def _known_keys() -> list[str]:
         StateSection,
         HandoffSection,
         NotifySection,
+        ReportSection,
     ]
     keys = {field.alias or name for model in models for name, field in model.model_fields.items()}
     return sorted(keys)

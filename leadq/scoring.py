@@ -17,6 +17,7 @@ from leadq.activity_scoring import (
     DEFAULT_BATCH_ROWS,
     ActivityCounts,
     ActivityScores,
+    BatchCallback,
     activity_columns,
     score_activity_files,
 )
@@ -121,6 +122,7 @@ def score_leads(
     batch_rows: int | None = DEFAULT_BATCH_ROWS,
     ledger_leads: Collection[str] | None = (),
     full_ledger: bool = False,
+    on_batch: BatchCallback | None = None,
 ) -> ScoringResult:
     """Score every lead of the configured inputs as of the end of `as_of`.
 
@@ -131,8 +133,8 @@ def score_leads(
     of every lead with `full_ledger`, for `ScoringResult.ledger`. The latter takes memory
     in proportion to the matched activities in the window. With `ledger_leads = None`,
     `ScoringResult.matches` keeps every lead's matched activities whole, for scoring other
-    dates from them. Raises ConfigError for missing inputs and InputDataError for
-    unreadable ones.
+    dates from them. `on_batch` is called after each batch of activities. Raises ConfigError
+    for missing inputs and InputDataError for unreadable ones.
     """
     step = on_step or (lambda _name: None)
     timezone = config.activities.timezone if config.activities else "UTC"
@@ -159,6 +161,7 @@ def score_leads(
         batch_rows=batch_rows,
         ledger_leads=ledger_leads,
         full_ledger=full_ledger,
+        on_batch=on_batch,
     )
     step("Deciding MQLs")
     scored, accounts = _decide(leads, activities.totals, config)
@@ -245,6 +248,7 @@ def _score_activities(
     batch_rows: int | None,
     ledger_leads: Collection[str] | None,
     full_ledger: bool,
+    on_batch: BatchCallback | None = None,
 ) -> ActivityScores:
     section = config.activities
     if section is None or not paths:
@@ -267,6 +271,7 @@ def _score_activities(
         batch_rows=batch_rows,
         ledger_leads=ledger_leads,
         full_ledger=full_ledger,
+        on_batch=on_batch,
     )
     required, optional = activity_columns(config)
     scores.rejects = shape_rejects("activities", scores.rejects, required + optional, scores.files)
