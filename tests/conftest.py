@@ -15,6 +15,8 @@ from leadq.config import parse_config
 from leadq.scoring import ScoringResult, score_leads
 
 AS_OF = dt.date(2026, 11, 30)
+# The public datasets live beside the repository, outside it, because of their licences.
+REAL_DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 BASE_CONFIG: dict[str, Any] = {
     "leads": {"id": "id", "email": "email"},
@@ -73,3 +75,18 @@ def lead(result: ScoringResult, lead_id: str) -> dict[str, Any]:
     rows = result.scored_leads.filter(result.scored_leads["lead_id"] == lead_id)
     assert rows.height == 1, f"expected one row for lead {lead_id!r}, got {rows.height}"
     return rows.row(0, named=True)
+
+
+@pytest.fixture
+def data_dir() -> Path:
+    """Return the folder of the public datasets, or skip the test when it is absent."""
+    if not REAL_DATA_DIR.is_dir():
+        pytest.skip(f"the real datasets are not at {REAL_DATA_DIR}")
+    return REAL_DATA_DIR
+
+
+def read_rows(path: Path) -> list[dict[str, str]]:
+    """Read a CSV file with the standard library, as an independent check of leadq's reader."""
+    # The utf-8-sig codec drops the byte order mark that the Salesforce workshop files start with.
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        return list(csv.DictReader(handle))

@@ -6,34 +6,20 @@ The datasets are not in this repository (see tests/test_real_data.py); these tes
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from pathlib import Path
 
 import polars as pl
-import pytest
 from typer.testing import CliRunner
 
 from leadq.calibration import calibrate
 from leadq.cli import app
 from leadq.config import load_config
 from leadq.scoring import score_leads
+from tests.conftest import read_rows
 
-DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data"
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs" / "examples"
 runner = CliRunner()
-
-
-@pytest.fixture
-def data_dir() -> Path:
-    if not DATA_DIR.is_dir():
-        pytest.skip(f"the real datasets are not at {DATA_DIR}")
-    return DATA_DIR
-
-
-def read_rows(path: Path) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        return list(csv.DictReader(handle))
 
 
 def mql_ids(config_name: str, as_of: dt.date) -> set[str]:

@@ -9,7 +9,6 @@ Polars code cannot hide on both sides of an assert.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import re
 from collections.abc import Callable
@@ -23,8 +22,8 @@ from typer.testing import CliRunner
 from leadq.cli import app
 from leadq.config import load_config
 from leadq.scoring import ScoringResult, score_leads
+from tests.conftest import read_rows
 
-DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data"
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs" / "examples"
 DEFAULT_NULLS = ["N/A", "n/a", "#N/A", "null", "NULL", "None", "-"]
 # `[+-]digits`, optionally with thousands commas in groups of three, and an optional decimal part.
@@ -50,19 +49,6 @@ class ActivityBuckets:
     future_dated: int = 0
     before_window: int = 0
     in_window: int = 0
-
-
-@pytest.fixture
-def data_dir() -> Path:
-    if not DATA_DIR.is_dir():
-        pytest.skip(f"the real datasets are not at {DATA_DIR}")
-    return DATA_DIR
-
-
-def read_rows(path: Path) -> list[dict[str, str]]:
-    # The utf-8-sig codec drops the byte order mark that the Salesforce workshop files start with.
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        return list(csv.DictReader(handle))
 
 
 def clean(value: str | None, nulls: list[str]) -> str | None:
