@@ -16,7 +16,8 @@ from leadq.scoring import ScoringResult, summary_counts
 def build_summary(result: ScoringResult) -> dict[str, Any]:
     """Collect the counts that describe one run; timings are added by the caller."""
     config = result.config
-    leads = result.leads
+    # fit is the same in every model, so the first model's rows give one row per lead
+    leads = result.model_results()[0].leads
     total = leads.height
     counts = result.activity_counts
     rejects_by_table = (
@@ -61,16 +62,8 @@ def build_summary(result: ScoringResult) -> dict[str, Any]:
             }
             for position, rule in enumerate(config.fit.exclude)
         ],
-        "rules": [
-            {
-                "name": row["rule"],
-                "source": config.engagement.rules[row["rule_position"]].source,
-                "hits": row["hits"],
-                "leads": row["leads"],
-                "points": row["points"],
-            }
-            for row in result.rule_stats.iter_rows(named=True)
-        ],
+        # with models, each model lists its own rules under `models`
+        "rules": [] if result.models else _rule_entries(result),
         "activities": {
             "rows_read": counts.total,
             "in_window": counts.in_window,
@@ -80,11 +73,44 @@ def build_summary(result: ScoringResult) -> dict[str, Any]:
             "rejected": counts.rejected,
         },
         "rejected_rows": result.rejects.height,
-        **grading_summary(leads, config),
+        **({} if result.models else grading_summary(leads, config)),
     }
     if result.accounts is not None:
         summary["accounts"] = account_counts(result.leads, result.accounts)
+    if result.models:
+        summary["models"] = [
+            _model_entry(run.name, view)
+            for run, view in zip(result.models, result.model_results(), strict=True)
+        ]
     return summary
+
+
+def _rule_entries(result: ScoringResult) -> list[dict[str, Any]]:
+    """List each rule's hits, leads and points, for a run of one model."""
+    rules = result.config.engagement.rules
+    return [
+        {
+            "name": row["rule"],
+            "source": rules[row["rule_position"]].source,
+            "hits": row["hits"],
+            "leads": row["leads"],
+            "points": row["points"],
+        }
+        for row in result.rule_stats.iter_rows(named=True)
+    ]
+
+
+def _model_entry(name: str, result: ScoringResult) -> dict[str, Any]:
+    """Describe one model of a run with models: its MQL settings, funnel, rules and grading."""
+    config = result.config
+    return {
+        "name": name,
+        "threshold": config.mql.threshold,
+        "qualifying_rules": config.mql.qualifying_rules,
+        **summary_counts(result),
+        "rules": _rule_entries(result),
+        **grading_summary(result.leads, config),
+    }
 
 
 def _filter_stats(
