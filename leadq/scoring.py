@@ -85,6 +85,15 @@ class ScoringResult:
     """Each model's decision, when the config has `[[models]]`. Then `leads` has one row per
     lead and model with the output columns only, and `rule_stats` a `model` column."""
 
+    def named_model_results(self) -> list[tuple[str, ScoringResult]]:
+        """Return each model's name with its result, or nothing without `[[models]]`."""
+        if not self.models:
+            return []
+        return [
+            (run.name, result)
+            for run, result in zip(self.models, self.model_results(), strict=True)
+        ]
+
     def model_results(self) -> list[ScoringResult]:
         """Return one result per model, each as a run of that model alone would give it.
 

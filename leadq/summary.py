@@ -79,8 +79,7 @@ def build_summary(result: ScoringResult) -> dict[str, Any]:
         summary["accounts"] = account_counts(result.leads, result.accounts)
     if result.models:
         summary["models"] = [
-            _model_entry(run.name, view)
-            for run, view in zip(result.models, result.model_results(), strict=True)
+            _model_entry(name, model) for name, model in result.named_model_results()
         ]
     return summary
 
@@ -152,6 +151,8 @@ def summary_markdown(summary: dict[str, Any]) -> str:
     ]
     if "accounts" in summary:
         lines += _accounts_markdown(summary["accounts"])
+    if "models" in summary:
+        lines += _models_markdown(summary["models"])
     lines += [
         "",
         "## Input files",
@@ -175,17 +176,13 @@ def summary_markdown(summary: dict[str, Any]) -> str:
     lines += ["", "| exclusion | field | matched |", "|---|---|---:|"]
     lines += [f"| {e['name']} | {e['field']} | {e['matched']} |" for e in summary["exclusions"]]
 
-    lines += [
-        "",
-        "## Engagement rules",
-        "",
-        "| rule | hits | leads | points |",
-        "|---|---:|---:|---:|",
-    ]
-    lines += [
-        f"| {r['name']} | {r['hits']} | {r['leads']} | {r['points']:g} |" for r in summary["rules"]
-    ]
-    lines += _grading_markdown(summary)
+    if "models" in summary:
+        for model in summary["models"]:
+            lines += _rules_markdown(model["rules"], f" of model {model['name']}")
+            lines += _grading_markdown(model, f" of model {model['name']}")
+    else:
+        lines += _rules_markdown(summary["rules"])
+        lines += _grading_markdown(summary)
     lines += [
         "",
         "## Activities",
@@ -201,13 +198,52 @@ def summary_markdown(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _grading_markdown(summary: dict[str, Any]) -> list[str]:
+def _models_markdown(models: list[dict[str, Any]]) -> list[str]:
+    """Render each model's funnel; the table above counts leads that are an MQL in any model."""
+    lines = [
+        "",
+        "## Models",
+        "",
+        "The leads table counts a lead as engaged or MQL when it is in at least one model.",
+        "",
+        "| model | threshold | qualifying rules | leads | fit | engaged | MQL |",
+        "|---|---:|---|---:|---:|---:|---:|",
+    ]
+    for model in models:
+        threshold = "none" if model["threshold"] is None else f"{model['threshold']:g}"
+        qualifying = ", ".join(model["qualifying_rules"]) or "none"
+        lines.append(
+            f"| {model['name']} | {threshold} | {qualifying} | {model['total']} | {model['fit']} "
+            f"| {model['engaged']} | {model['mql']} |"
+        )
+    return lines
+
+
+def _rules_markdown(rules: list[dict[str, Any]], title_suffix: str = "") -> list[str]:
+    lines = [
+        "",
+        f"## Engagement rules{title_suffix}",
+        "",
+        "| rule | hits | leads | points |",
+        "|---|---:|---:|---:|",
+    ]
+    return lines + [
+        f"| {r['name']} | {r['hits']} | {r['leads']} | {r['points']:g} |" for r in rules
+    ]
+
+
+def _grading_markdown(summary: dict[str, Any], title_suffix: str = "") -> list[str]:
     """Render the counts per grade and per band, and the grade x band matrix, when set."""
     grades = summary.get("fit_grades", [])
     bands = summary.get("engagement_bands", [])
     lines: list[str] = []
     if grades:
-        lines += ["", "## Fit grades", "", "| grade | min fit_score | leads | fit | MQL |"]
+        lines += [
+            "",
+            f"## Fit grades{title_suffix}",
+            "",
+            "| grade | min fit_score | leads | fit | MQL |",
+        ]
         lines.append("|---|---:|---:|---:|---:|")
         lines += [
             f"| {grade['grade']} | {_minimum(grade, 'min_fit_score', grades)} | {grade['leads']} "
@@ -215,7 +251,12 @@ def _grading_markdown(summary: dict[str, Any]) -> list[str]:
             for grade in grades
         ]
     if bands:
-        lines += ["", "## Engagement bands", "", "| band | min score | leads | fit | MQL |"]
+        lines += [
+            "",
+            f"## Engagement bands{title_suffix}",
+            "",
+            "| band | min score | leads | fit | MQL |",
+        ]
         lines.append("|---|---:|---:|---:|---:|")
         lines += [
             f"| {band['band']} | {_minimum(band, 'min_engagement_score', bands)} | {band['leads']} "
@@ -227,7 +268,7 @@ def _grading_markdown(summary: dict[str, Any]) -> list[str]:
         names = [band["band"] for band in bands]
         lines += [
             "",
-            "## Grade x band matrix",
+            f"## Grade x band matrix{title_suffix}",
             "",
             "Each cell shows its leads, then how many of them are MQLs in brackets.",
             "",
