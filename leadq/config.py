@@ -880,35 +880,47 @@ def _model_problems(raw: dict[str, Any], models: list[dict[str, Any]]) -> list[s
                 f"{_key_path(('models', index, 'name'), raw)}: {earlier} already has this name; "
                 "model names must be unique, ignoring case"
             )
+    for index, model in enumerate(models):
+        problems += _one_model_problems(raw, index, model)
+    return problems
 
+
+def _one_model_problems(raw: dict[str, Any], index: int, model: dict[str, Any]) -> list[str]:
+    """Check one model's own rules against the shared ones, and the mql it uses."""
     engagement = raw.get("engagement")
-    shared = [rule for rule in _raw_list(engagement, "rules") if isinstance(rule, dict)]
-    shared_names = [rule.get("name") for rule in shared]
+    shared_names = [r.get("name") for r in _raw_list(engagement, "rules") if isinstance(r, dict)]
     declared = [g.get("name") for g in _raw_list(engagement, "groups") if isinstance(g, dict)]
+    model_key = _key_path(("models", index), raw)
+    problems = []
+
+    own = _raw_list(model, "rules")
+    for position, rule in enumerate(own):
+        name = rule.get("name") if isinstance(rule, dict) else None
+        if isinstance(name, str) and name in shared_names:
+            problems.append(
+                f"{_key_path(('models', index, 'rules', position, 'name'), raw)}: a rule "
+                f"in [[engagement.rules]] is already named {name!r}, and the shared rules "
+                "apply to every model; rule names must be unique within a model"
+            )
+    own_names = [rule.get("name") for rule in own if isinstance(rule, dict)]
+    problems += _duplicate_names(f"{model_key}.rules", own_names)
+    problems += _group_reference_problems(own, f"{model_key}.rules", declared)
+
+    has_own_mql = "mql" in model
+    mql = model.get("mql") if has_own_mql else raw.get("mql")
+    mql_key = f"{model_key}.mql" if has_own_mql else "mql"
+    label = model.get("name") if isinstance(model.get("name"), str) else None
+    problems += _qualifying_problems(mql, mql_key, shared_names + own_names, model=label)
+    if not has_own_mql:
+        return problems
     grades = _scale_names(raw.get("fit"), "grades", "fallback_grade")
     bands = _scale_names(engagement, "bands", "fallback_band")
-    for index, model in enumerate(models):
-        model_key = _key_path(("models", index), raw)
-        label = model.get("name") if isinstance(model.get("name"), str) else None
-        own = _raw_list(model, "rules")
-        for position, rule in enumerate(own):
-            name = rule.get("name") if isinstance(rule, dict) else None
-            if isinstance(name, str) and name in shared_names:
-                problems.append(
-                    f"{_key_path(('models', index, 'rules', position, 'name'), raw)}: a rule "
-                    f"in [[engagement.rules]] is already named {name!r}, and the shared rules "
-                    "apply to every model; rule names must be unique within a model"
-                )
-        own_names = [rule.get("name") for rule in own if isinstance(rule, dict)]
-        problems.extend(_duplicate_names(f"{model_key}.rules", own_names))
-        problems.extend(_group_reference_problems(own, f"{model_key}.rules", declared))
-
-        has_own_mql = "mql" in model
-        mql = model.get("mql") if has_own_mql else raw.get("mql")
-        mql_key = f"{model_key}.mql" if has_own_mql else "mql"
-        problems.extend(_qualifying_problems(mql, mql_key, shared_names + own_names, model=label))
-        if has_own_mql:
-            problems.extend(_mql_grading_problems(mql, mql_key, grades, bands))
+    problems += _mql_grading_problems(mql, mql_key, grades, bands)
+    if isinstance(mql, dict) and mql.get("account_rule") == "mqa":
+        problems.append(
+            f'{mql_key}.account_rule: "mqa" qualifies leads through their account, and '
+            "accounts are not available with [[models]] yet; remove account_rule"
+        )
     return problems
 
 

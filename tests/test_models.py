@@ -391,6 +391,15 @@ def test_model_mql_min_grade_needs_grades():
     ]
 
 
+def test_model_account_rule_rejected():
+    raw = base_raw()
+    raw["models"][0]["mql"] = {"account_rule": "mqa"}
+    assert problems(raw) == [
+        "models[1] ('A').mql.account_rule: \"mqa\" qualifies leads through their account, and "
+        "accounts are not available with [[models]] yet; remove account_rule"
+    ]
+
+
 def test_unknown_key_in_model():
     raw = base_raw()
     raw["models"][0]["threshold"] = 40
