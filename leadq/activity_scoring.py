@@ -8,7 +8,7 @@ from pathlib import Path
 
 import polars as pl
 
-from leadq.config import Config
+from leadq.config import Config, EngagementSection
 from leadq.engagement import (
     DAY,
     KEY,
@@ -89,8 +89,12 @@ def score_activity_files(
     ledger_leads: Collection[str] | None = (),
     full_ledger: bool = False,
     on_batch: BatchCallback | None = None,
+    engagement: EngagementSection | None = None,
 ) -> ActivityScores:
     """Read, check, match and total the activities of every file, one batch at a time.
+
+    The activities are matched against the rules of `engagement`, by default
+    `config.engagement`; a config with models passes the rules of all its models here.
 
     `lead_keys` maps the join key (KEY: lead id, or lower-case e-mail) to LEAD_ID. With
     `batch_rows = None` each file is read whole. The totals do not depend on the batch size.
@@ -102,6 +106,7 @@ def score_activity_files(
     """
     section = config.activities
     assert section is not None
+    engagement = engagement or config.engagement
     required, optional = activity_columns(config)
     scan = TableScan(
         paths,
@@ -114,7 +119,7 @@ def score_activity_files(
     )
     slashed_dates = SlashedDates()
     known_keys = lead_keys.get_column(KEY).implode()
-    totals = EngagementTotals(config.engagement, window.as_of)
+    totals = EngagementTotals(engagement, window.as_of)
     counts = ActivityCounts()
     rejects = [scan.empty_rejects()]
     kept_matches: list[pl.DataFrame] = []
@@ -150,7 +155,7 @@ def score_activity_files(
             # an e-mail shared by several leads credits each of them
             credits = in_window.join(lead_keys, on=KEY, how="inner")
         matches = match_activities(
-            credits, config.engagement, window, decimal_comma=config.inputs.decimal_comma
+            credits, engagement, window, decimal_comma=config.inputs.decimal_comma
         )
         totals.add(matches)
         if ledger_leads is None:
@@ -161,7 +166,7 @@ def score_activity_files(
                 if full_ledger
                 else matches.filter(pl.col(LEAD_ID).is_in(list(ledger_leads)))
             )
-            rows = ledger_rows(selected, config.engagement)
+            rows = ledger_rows(selected, engagement)
             if not rows.is_empty():
                 kept_matches.append(rows)
         if on_batch:

@@ -86,6 +86,8 @@ def backtest(
     with an outcome dated after that date count as converted, or with any outcome when the
     outcomes have no dates.
     """
+    # NOTE: each date is decided from one set of rules and one MQL definition
+    config.reject_models("leadq backtest")
     first, last = dates[0], dates[-1]
     lookback = config.engagement.lookback_days
     # one window that holds every date's window: from the first date's first day to the last

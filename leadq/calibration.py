@@ -94,6 +94,8 @@ def calibrate(
     `holdout_days`, the suggestions are fitted on outcomes up to that many days before the
     latest outcome, and tested on leads scored as of that day against the later outcomes.
     """
+    # NOTE: conversion is measured for one set of rules and one MQL definition
+    config.reject_models("leadq calibrate")
     section = outcomes_section(config)
     if section.date and as_of is None:
         problem = (

@@ -230,6 +230,8 @@ def score(
     ):
         limit = _parse_rate(max_reject_rate)
         if report:
+            # NOTE: the report's funnel, score chart and top MQLs read one row per lead
+            run.config.reject_models("--report")
             check_report_target(report)
         started = time.perf_counter()
         result = _run_scoring(
@@ -317,16 +319,29 @@ def explain(
             show_default=False,
         ),
     ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            help="With [[models]] in the config, explain the lead in this model only; "
+            "without it, every model is shown.",
+            show_default=False,
+        ),
+    ] = None,
     verbose: VerboseOption = False,
 ) -> None:
     """Show why one lead is or is not an MQL: each fit criterion and each scoring activity.
 
     With --outcomes, also compares the rules' points with the points the outcomes suggest.
+    With [[models]], shows the lead in each model, or in the one named by --model.
 
     Example: [bold]leadq explain --config configs/b2b.toml --as-of 2026-11-30 L-000042[/]
     """
     with _user_errors(verbose=verbose):
         settings = load_config(config)
+        if outcomes is not None:
+            # NOTE: the suggested points come from one set of rules
+            settings.reject_models("explain --outcomes")
+        names = _chosen_models(settings, model)
         result = score_leads(
             settings,
             leads_path=leads,
@@ -334,10 +349,30 @@ def explain(
             as_of=_parse_as_of(as_of),
             ledger_leads=[lead_id.strip()],
         )
-        render_explanation(explain_lead(result, lead_id), stdout_console)
+        if not result.models:
+            render_explanation(explain_lead(result, lead_id), stdout_console)
+        for name, model_result in result.named_model_results():
+            if name in names:
+                stdout_console.rule(f"Model {escape(name)}", align="left")
+                render_explanation(explain_lead(model_result, lead_id), stdout_console)
         if outcomes is not None:
             suggestions = calibration.rule_suggestions(settings, result, outcomes)
             render_suggestions(result, lead_id.strip(), suggestions, stdout_console)
+
+
+def _chosen_models(config: Config, name: str | None) -> list[str]:
+    """Return the names of the models to explain: all of them, or the one `--model` names."""
+    names = [model.name for model in config.models]
+    if name is None:
+        return names
+    if not names:
+        problem = f"--model {name!r}: the config has no [[models]]; leave --model out"
+        raise ConfigError("command line", [problem])
+    if name not in names:
+        known = ", ".join(repr(known) for known in names)
+        problem = f"--model {name!r}: no model has this name (models: {known})"
+        raise ConfigError("command line", [problem])
+    return [name]
 
 
 @app.command()

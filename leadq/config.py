@@ -507,6 +507,36 @@ class ReportSection(_Section):
     group_by: str | None = Field(default=None, min_length=1)
 
 
+# Characters that some file system rejects in a file name, so a model name may not use them.
+_FILE_NAME_UNSAFE = re.compile(r'[/\\:*?"<>|\x00-\x1f]')
+
+
+class ScoringModel(_Section):
+    """One MQL definition, such as one per product line, scored in the same pass as the others.
+
+    A model scores with the shared `[[engagement.rules]]` followed by its own `rules`, and
+    decides MQLs with its own `mql`, or with the top-level `[mql]` when it sets none.
+    """
+
+    name: str = Field(min_length=1)
+    rules: list[EngagementRule] = Field(default_factory=list)
+    mql: MqlSection | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _check_name(cls, value: str) -> str:
+        if value != value.strip():
+            msg = f"the name {value!r} has spaces around it"
+            raise ValueError(msg)
+        if _FILE_NAME_UNSAFE.search(value) or value in (".", ".."):
+            msg = (
+                f"the name {value!r} cannot be part of a file name; use letters, digits, "
+                "spaces, '-' or '_'"
+            )
+            raise ValueError(msg)
+        return value
+
+
 class Config(_Section):
     """A whole leadq config file."""
 
@@ -523,6 +553,7 @@ class Config(_Section):
     handoff: HandoffSection | None = None
     notify: NotifySection | None = None
     report: ReportSection = Field(default_factory=ReportSection)
+    models: list[ScoringModel] = Field(default_factory=list)
 
     _path: Path | None = PrivateAttr(default=None)
     _sha256: str = PrivateAttr(default="")
@@ -544,13 +575,47 @@ class Config(_Section):
 
     @property
     def activity_rules(self) -> list[EngagementRule]:
-        """Rules that score activities."""
-        return [rule for rule in self.engagement.rules if rule.source == "activity"]
+        """Rules that score activities, the models' own rules included."""
+        return [rule for _, rule in self._all_rules() if rule.source == "activity"]
 
     @property
     def lead_rules(self) -> list[EngagementRule]:
-        """Rules judged once on the lead's own columns."""
-        return [rule for rule in self.engagement.rules if rule.source == "lead"]
+        """Rules judged once on the lead's own columns, the models' own rules included."""
+        return [rule for _, rule in self._all_rules() if rule.source == "lead"]
+
+    def model_config_for(self, model: ScoringModel) -> Config:
+        """Return the config that scores `model` alone: shared rules, then its own, and its mql.
+
+        The copy has no `models`, so the scoring code treats it as a config of one model.
+        """
+        engagement = self.engagement.model_copy(
+            update={"rules": [*self.engagement.rules, *model.rules]}
+        )
+        return self.model_copy(
+            update={"engagement": engagement, "mql": model.mql or self.mql, "models": []}
+        )
+
+    def reject_models(self, feature: str) -> None:
+        """Raise ConfigError when this config has `[[models]]`, which `feature` cannot handle."""
+        if self.models:
+            problem = (
+                f"{feature} is not available with [[models]] yet; score with a config of "
+                "one model (without [[models]]) for it"
+            )
+            raise ConfigError("config", [problem])
+
+    def _all_rules(self) -> list[tuple[str, EngagementRule]]:
+        """Return the shared rules and then each model's own, each with its key path."""
+        labelled = [
+            (f"engagement.rules[{position}] ({rule.name!r})", rule)
+            for position, rule in enumerate(self.engagement.rules, start=1)
+        ]
+        for index, model in enumerate(self.models, start=1):
+            labelled += [
+                (f"models[{index}] ({model.name!r}).rules[{position}] ({rule.name!r})", rule)
+                for position, rule in enumerate(model.rules, start=1)
+            ]
+        return labelled
 
     def lead_column_uses(self) -> dict[str, str]:
         """Map each leads column the config reads to the first key that names it."""
@@ -607,11 +672,11 @@ class Config(_Section):
 
     def _where_uses(self, source: str, known: dict[str, str]) -> dict[str, str]:
         uses: dict[str, str] = {}
-        for position, rule in enumerate(self.engagement.rules, start=1):
+        for rule_key, rule in self._all_rules():
             if rule.source != source:
                 continue
             for index, condition in enumerate(rule.where, start=1):
-                key = f"engagement.rules[{position}] ({rule.name!r}).where[{index}]"
+                key = f"{rule_key}.where[{index}]"
                 if condition.field not in known:
                     uses.setdefault(condition.field, key)
         return uses
@@ -708,18 +773,10 @@ def _cross_check(raw: dict[str, Any]) -> list[str]:
     rules = rules if isinstance(rules, list) else []
     rule_names = [rule.get("name") for rule in rules if isinstance(rule, dict)]
     problems.extend(_duplicate_names("engagement.rules", rule_names))
-
-    mql = raw.get("mql")
-    qualifying = mql.get("qualifying_rules") if isinstance(mql, dict) else None
-    if isinstance(qualifying, list):
-        for position, name in enumerate(qualifying, start=1):
-            if isinstance(name, str) and name not in rule_names:
-                defined = dict.fromkeys(n for n in rule_names if isinstance(n, str))
-                known = ", ".join(repr(n) for n in defined) or "none"
-                problems.append(
-                    f"mql.qualifying_rules[{position}]: no engagement rule is named {name!r} "
-                    f"(rules defined: {known})"
-                )
+    models = _raw_models(raw)
+    if not models:
+        # with models, each model that uses the top-level [mql] checks it against its rules
+        problems.extend(_qualifying_problems(raw.get("mql"), "mql", rule_names))
 
     fit = raw.get("fit")
     if isinstance(fit, dict):
@@ -740,8 +797,10 @@ def _cross_check(raw: dict[str, Any]) -> list[str]:
 
     problems.extend(_check_groups(engagement, rules, raw.get("output")))
 
+    all_rules = rules + [rule for model in models for rule in _raw_list(model, "rules")]
     has_activity_rules = any(
-        isinstance(rule, dict) and rule.get("source", "activity") == "activity" for rule in rules
+        isinstance(rule, dict) and rule.get("source", "activity") == "activity"
+        for rule in all_rules
     )
     activities = raw.get("activities")
     if has_activity_rules and not isinstance(activities, dict):
@@ -757,6 +816,111 @@ def _cross_check(raw: dict[str, Any]) -> list[str]:
             "its e-mail column here"
         )
     problems.extend(_account_problems(raw))
+    problems.extend(_model_problems(raw, models))
+    return problems
+
+
+def _raw_list(section: object, key: str) -> list[Any]:
+    """Return `section[key]` when it is a list, else an empty list (the schema reports it)."""
+    items = section.get(key) if isinstance(section, dict) else None
+    return items if isinstance(items, list) else []
+
+
+def _raw_models(raw: dict[str, Any]) -> list[dict[str, Any]]:
+    return [model for model in _raw_list(raw, "models") if isinstance(model, dict)]
+
+
+def _qualifying_problems(
+    mql: object, mql_key: str, rule_names: list[object], *, model: str | None = None
+) -> list[str]:
+    """Check that each of `mql.qualifying_rules` names one of `rule_names`."""
+    problems: list[str] = []
+    qualifying = _raw_list(mql, "qualifying_rules")
+    defined = dict.fromkeys(n for n in rule_names if isinstance(n, str))
+    known = ", ".join(repr(n) for n in defined) or "none"
+    for position, name in enumerate(qualifying, start=1):
+        if isinstance(name, str) and name not in defined:
+            owner = "" if model is None else f" of model {model!r}"
+            problems.append(
+                f"{mql_key}.qualifying_rules[{position}]: no engagement rule{owner} is named "
+                f"{name!r} (rules defined: {known})"
+            )
+    return problems
+
+
+# Sections whose features handle one row per lead only. A config with models cannot use them
+# until they learn to handle a row per lead and model.
+_SINGLE_MODEL_SECTIONS = {
+    "accounts": "accounts (MQAs and the account rule)",
+    "state": "new and lost MQLs ([state])",
+    "handoff": "handoff files ([handoff])",
+    "notify": "the webhook ([notify])",
+}
+
+
+def _model_problems(raw: dict[str, Any], models: list[dict[str, Any]]) -> list[str]:
+    """Check `[[models]]`: unique names, each model's rules and mql, and unsupported sections."""
+    if not models:
+        return []
+    problems = [
+        f"{section}: {feature} is not available with [[models]] yet; remove [{section}] "
+        "or the models"
+        for section, feature in _SINGLE_MODEL_SECTIONS.items()
+        if section in raw
+    ]
+    seen: dict[str, str] = {}
+    for index, model in enumerate(models):
+        name = model.get("name")
+        if not isinstance(name, str):
+            continue
+        # folded, because macOS and Windows treat file names that differ in case as one
+        earlier = seen.setdefault(name.casefold(), _key_path(("models", index), raw))
+        if earlier != _key_path(("models", index), raw):
+            problems.append(
+                f"{_key_path(('models', index, 'name'), raw)}: {earlier} already has this name; "
+                "model names must be unique, ignoring case"
+            )
+    for index, model in enumerate(models):
+        problems += _one_model_problems(raw, index, model)
+    return problems
+
+
+def _one_model_problems(raw: dict[str, Any], index: int, model: dict[str, Any]) -> list[str]:
+    """Check one model's own rules against the shared ones, and the mql it uses."""
+    engagement = raw.get("engagement")
+    shared_names = [r.get("name") for r in _raw_list(engagement, "rules") if isinstance(r, dict)]
+    declared = [g.get("name") for g in _raw_list(engagement, "groups") if isinstance(g, dict)]
+    model_key = _key_path(("models", index), raw)
+    problems = []
+
+    own = _raw_list(model, "rules")
+    for position, rule in enumerate(own):
+        name = rule.get("name") if isinstance(rule, dict) else None
+        if isinstance(name, str) and name in shared_names:
+            problems.append(
+                f"{_key_path(('models', index, 'rules', position, 'name'), raw)}: a rule "
+                f"in [[engagement.rules]] is already named {name!r}, and the shared rules "
+                "apply to every model; rule names must be unique within a model"
+            )
+    own_names = [rule.get("name") for rule in own if isinstance(rule, dict)]
+    problems += _duplicate_names(f"{model_key}.rules", own_names)
+    problems += _group_reference_problems(own, f"{model_key}.rules", declared)
+
+    has_own_mql = "mql" in model
+    mql = model.get("mql") if has_own_mql else raw.get("mql")
+    mql_key = f"{model_key}.mql" if has_own_mql else "mql"
+    label = model.get("name") if isinstance(model.get("name"), str) else None
+    problems += _qualifying_problems(mql, mql_key, shared_names + own_names, model=label)
+    if not has_own_mql:
+        return problems
+    grades = _scale_names(raw.get("fit"), "grades", "fallback_grade")
+    bands = _scale_names(engagement, "bands", "fallback_band")
+    problems += _mql_grading_problems(mql, mql_key, grades, bands)
+    if isinstance(mql, dict) and mql.get("account_rule") == "mqa":
+        problems.append(
+            f'{mql_key}.account_rule: "mqa" qualifies leads through their account, and '
+            "accounts are not available with [[models]] yet; remove account_rule"
+        )
     return problems
 
 
@@ -844,16 +1008,7 @@ def _check_groups(engagement: object, rules: list[Any], output: object) -> list[
     group_names = [group.get("name") for group in groups if isinstance(group, dict)]
     problems = _duplicate_names("engagement.groups", group_names)
 
-    declared = dict.fromkeys(name for name in group_names if isinstance(name, str))
-    known = ", ".join(repr(name) for name in declared) or "none"
-    for position, rule in enumerate(rules, start=1):
-        name = rule.get("group") if isinstance(rule, dict) else None
-        if isinstance(name, str) and name not in declared:
-            label = f" ({rule['name']!r})" if isinstance(rule.get("name"), str) else ""
-            problems.append(
-                f"engagement.rules[{position}]{label}.group: no group is named {name!r} "
-                f"(groups declared: {known}); declare it with [[engagement.groups]]"
-            )
+    problems += _group_reference_problems(rules, "engagement.rules", group_names)
 
     columns = output.get("columns") if isinstance(output, dict) else None
     columns = columns if isinstance(columns, list) else []
@@ -867,34 +1022,59 @@ def _check_groups(engagement: object, rules: list[Any], output: object) -> list[
     return problems
 
 
+def _group_reference_problems(
+    rules: list[Any], rules_key: str, group_names: list[object]
+) -> list[str]:
+    """Check that each rule that names a group names a declared one."""
+    problems = []
+    declared = dict.fromkeys(name for name in group_names if isinstance(name, str))
+    known = ", ".join(repr(name) for name in declared) or "none"
+    for position, rule in enumerate(rules, start=1):
+        name = rule.get("group") if isinstance(rule, dict) else None
+        if isinstance(name, str) and name not in declared:
+            label = f" ({rule['name']!r})" if isinstance(rule.get("name"), str) else ""
+            problems.append(
+                f"{rules_key}[{position}]{label}.group: no group is named {name!r} "
+                f"(groups declared: {known}); declare it with [[engagement.groups]]"
+            )
+    return problems
+
+
 def _grading_problems(raw: dict[str, Any]) -> list[str]:
     """Check fallbacks, and that `mql.min_grade` and `mql.cells` name grades and bands."""
     grades = _scale_names(raw.get("fit"), "grades", "fallback_grade")
     bands = _scale_names(raw.get("engagement"), "bands", "fallback_band")
-    mql = raw.get("mql")
-    mql = mql if isinstance(mql, dict) else {}
-    cells, problems = _cells_of(grades or [], bands or [])
+    _, problems = _cells_of(grades or [], bands or [])
     problems = _fallback_problems(raw) + problems
+    return problems + _mql_grading_problems(raw.get("mql"), "mql", grades, bands)
 
+
+def _mql_grading_problems(
+    mql: object, mql_key: str, grades: list[str] | None, bands: list[str] | None
+) -> list[str]:
+    """Check that an mql section's `min_grade` and `cells` name grades and bands."""
+    mql = mql if isinstance(mql, dict) else {}
+    cells, _ = _cells_of(grades or [], bands or [])
+    problems = []
     min_grade = mql.get("min_grade")
     if isinstance(min_grade, str) and grades == []:
-        problems.append("mql.min_grade: set fit.grades too, so that leads have a grade")
+        problems.append(f"{mql_key}.min_grade: set fit.grades too, so that leads have a grade")
     elif isinstance(min_grade, str) and grades is not None and min_grade not in grades:
         known = ", ".join(repr(name) for name in grades)
-        problems.append(f"mql.min_grade: no grade is named {min_grade!r} (grades: {known})")
+        problems.append(f"{mql_key}.min_grade: no grade is named {min_grade!r} (grades: {known})")
 
     listed = mql.get("cells")
     listed = listed if isinstance(listed, list) else []
     if listed and (grades == [] or bands == []):
         problems.append(
-            "mql.cells: a cell is a grade followed by a band, such as 'A1', so set both "
+            f"{mql_key}.cells: a cell is a grade followed by a band, such as 'A1', so set both "
             "fit.grades and engagement.bands"
         )
     elif grades and bands:
         for position, cell in enumerate(listed, start=1):
             if isinstance(cell, str):
                 problem = _cell_problem(cell, cells, grades, bands, min_grade)
-                problems += [f"mql.cells[{position}]: {problem}"] if problem else []
+                problems += [f"{mql_key}.cells[{position}]: {problem}"] if problem else []
     return problems
 
 
@@ -1009,6 +1189,7 @@ def _known_keys() -> list[str]:
         HandoffSection,
         NotifySection,
         ReportSection,
+        ScoringModel,
     ]
     keys = {field.alias or name for model in models for name, field in model.model_fields.items()}
     return sorted(keys)

@@ -59,6 +59,9 @@ def render_summary(summary: dict[str, Any], console: Console) -> None:
     console.print(funnel)
     if "accounts" in summary:
         _render_account_counts(summary["accounts"], console)
+    models = summary.get("models", [])
+    if models:
+        console.print(_models_table(models))
 
     if summary["fit_filters"] or summary["exclusions"]:
         fit = Table(title="Fit criteria", title_justify="left")
@@ -73,19 +76,15 @@ def render_summary(summary: dict[str, Any], console: Console) -> None:
         console.print(fit)
 
     if summary["rules"]:
-        rules = Table(title="Engagement rules", title_justify="left")
-        rules.add_column("rule")
-        rules.add_column("hits", justify="right")
-        rules.add_column("leads", justify="right")
-        rules.add_column("points", justify="right")
-        for rule in summary["rules"]:
-            rules.add_row(
-                rule["name"], f"{rule['hits']:,}", f"{rule['leads']:,}", f"{rule['points']:,.2f}"
-            )
-        console.print(rules)
-
+        console.print(_rules_table(summary["rules"], "Engagement rules"))
     if "grade_band_cells" in summary:
-        console.print(_matrix_table(summary))
+        console.print(_matrix_table(summary, "Grade x band: leads (MQLs)"))
+    for model in models:
+        name = escape(model["name"])
+        if model["rules"]:
+            console.print(_rules_table(model["rules"], f"Engagement rules of model {name}"))
+        if "grade_band_cells" in model:
+            console.print(_matrix_table(model, f"Grade x band of model {name}: leads (MQLs)"))
 
     activities = summary["activities"]
     if activities["rows_read"]:
@@ -102,11 +101,43 @@ def render_summary(summary: dict[str, Any], console: Console) -> None:
         )
 
 
-def _matrix_table(summary: dict[str, Any]) -> Table:
+def _models_table(models: list[dict[str, Any]]) -> Table:
+    """Show each model's MQL settings and funnel."""
+    table = Table(title="Models", title_justify="left")
+    for column in ("model", "threshold", "qualifying rules", "fit", "engaged", "MQL"):
+        justify = "left" if column in ("model", "qualifying rules") else "right"
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for model in models:
+        threshold = "none" if model["threshold"] is None else f"{model['threshold']:g}"
+        table.add_row(
+            escape(model["name"]),
+            threshold,
+            escape(", ".join(model["qualifying_rules"])) or "none",
+            f"{model['fit']:,}",
+            f"{model['engaged']:,}",
+            f"{model['mql']:,}",
+        )
+    return table
+
+
+def _rules_table(rules: list[dict[str, Any]], title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    table.add_column("rule")
+    table.add_column("hits", justify="right")
+    table.add_column("leads", justify="right")
+    table.add_column("points", justify="right")
+    for rule in rules:
+        table.add_row(
+            rule["name"], f"{rule['hits']:,}", f"{rule['leads']:,}", f"{rule['points']:,.2f}"
+        )
+    return table
+
+
+def _matrix_table(summary: dict[str, Any], title: str) -> Table:
     """Show leads per grade (rows) and band (columns), with the MQLs of each cell."""
     bands = [band["band"] for band in summary["engagement_bands"]]
     cells = {cell["cell"]: cell for cell in summary["grade_band_cells"]}
-    table = Table(title="Grade x band: leads (MQLs)", title_justify="left")
+    table = Table(title=title, title_justify="left")
     table.add_column("grade")
     for band in bands:
         table.add_column(f"band {band}", justify="right")

@@ -146,6 +146,9 @@ def diff_configs(
     config's `[inputs]`; each config reads them with its own reading options. `as_of`
     defaults to today in the old config's activity time zone. Raises what `score_leads` raises.
     """
+    # NOTE: the comparison joins the two runs on lead id alone
+    old_config.reject_models("leadq diff")
+    new_config.reject_models("leadq diff")
     step = on_step or (lambda _name: None)
     timezone = old_config.activities.timezone if old_config.activities else "UTC"
     as_of = as_of or today_in(timezone)

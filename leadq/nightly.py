@@ -31,7 +31,7 @@ from leadq.lock import StateLock
 from leadq.notify import make_batches, pending_path_for, queue_batches, read_pending, send_pending
 from leadq.outputs import OutputFormat, write_table
 from leadq.runlog import RunLog, new_run_id
-from leadq.scoring import ScoringResult, today_in
+from leadq.scoring import ScoringResult, summary_counts, today_in
 from leadq.state import (
     LOST,
     NEW,
@@ -134,7 +134,8 @@ class NightlyRun:
 
     def with_changes(self, result: ScoringResult) -> ScoringResult:
         """Add `mql_since` and `status` to the scored leads; without a state, change nothing."""
-        self._log_step("scored", leads=result.leads.height, mqls=int(result.leads["mql"].sum()))
+        counts = summary_counts(result)
+        self._log_step("scored", leads=counts["total"], mqls=counts["mql"])
         if self.state_path is None:
             return result
         if result.as_of != self.as_of:
@@ -252,6 +253,13 @@ class NightlyRun:
                     )
             if self.rewind:
                 problems.append("--rewind moves a state file back; give --state or [state] path")
+        elif self.config.models:
+            # NOTE: the state keeps one MQL status per lead, and [state], [handoff] and
+            # [notify] are rejected with models when the config is validated
+            problems.append(
+                "--state: new and lost MQLs are not available with [[models]] yet; "
+                "leave out --state"
+            )
         if problems:
             raise ConfigError("config", problems)
         if self.config.handoff is not None:

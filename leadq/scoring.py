@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import zoneinfo
 from collections.abc import Callable, Collection, Sequence
@@ -21,7 +22,7 @@ from leadq.activity_scoring import (
     activity_columns,
     score_activity_files,
 )
-from leadq.config import Config
+from leadq.config import Config, EngagementSection
 from leadq.engagement import (
     KEY,
     LEAD_ID,
@@ -46,6 +47,17 @@ from leadq.readers import (
     read_options,
 )
 from leadq.rejects import no_rejects, shape_rejects
+from leadq.scoring_models import (
+    MODEL,
+    MODEL_INDEX,
+    ModelRun,
+    combine_runs,
+    lead_counts,
+    model_matches,
+    model_plans,
+    model_totals,
+    with_model_name,
+)
 
 
 @dataclass
@@ -69,6 +81,37 @@ class ScoringResult:
     output_columns: list[str] = field(default_factory=list)
     accounts: pl.DataFrame | None = None
     """One row per account with internal `_`-prefixed columns, when `[accounts]` is set."""
+    models: list[ModelRun] = field(default_factory=list)
+    """Each model's decision, when the config has `[[models]]`. Then `leads` has one row per
+    lead and model with the output columns only, and `rule_stats` a `model` column."""
+
+    def named_model_results(self) -> list[tuple[str, ScoringResult]]:
+        """Return each model's name with its result, or nothing without `[[models]]`."""
+        if not self.models:
+            return []
+        return [
+            (run.name, result)
+            for run, result in zip(self.models, self.model_results(), strict=True)
+        ]
+
+    def model_results(self) -> list[ScoringResult]:
+        """Return one result per model, each as a run of that model alone would give it.
+
+        Without `[[models]]`, return this result alone.
+        """
+        if not self.models:
+            return [self]
+        return [
+            dataclasses.replace(
+                self,
+                config=run.config,
+                leads=run.leads,
+                matches=model_matches(self.matches, run.plan),
+                rule_stats=run.rule_stats,
+                models=[],
+            )
+            for run in self.models
+        ]
 
     @property
     def account_table(self) -> pl.DataFrame | None:
@@ -88,10 +131,15 @@ class ScoringResult:
         Each lead's `points_earned` add up to its unrounded engagement score, when the run
         kept its activities.
         """
+        if self.models:
+            return self._stack_ledgers([result.ledger() for result in self.model_results()])
         return build_ledger(self.matches, self.leads, self.config.engagement, self.as_of)
 
     def ledger_for(self, lead_id: str) -> pl.DataFrame:
         """Return the ledger rows of one lead named in `ledger_leads` when scoring."""
+        if self.models:
+            ledgers = [result.ledger_for(lead_id) for result in self.model_results()]
+            return self._stack_ledgers(ledgers)
         matches = self.matches
         if not matches.is_empty():
             matches = matches.filter(pl.col(LEAD_ID) == lead_id)
@@ -100,11 +148,26 @@ class ScoringResult:
 
     @property
     def mqls(self) -> pl.DataFrame:
-        """The MQL list: highest score first, ties by lead id."""
-        mqls = self.leads.filter(pl.col("mql")).sort(
-            ["engagement_score", LEAD_ID], descending=[True, False]
-        )
+        """The MQL list: highest score first, ties by lead id, then by model in config order."""
+        keys = ["engagement_score", LEAD_ID] + ([MODEL_INDEX] if self.models else [])
+        descending = [True] + [False] * (len(keys) - 1)
+        mqls = self.leads.filter(pl.col("mql")).sort(keys, descending=descending)
         return mqls.select(self.output_columns)
+
+    def _stack_ledgers(self, ledgers: list[pl.DataFrame]) -> pl.DataFrame:
+        """Stack the models' ledgers with a `model` column, by lead, then model order."""
+        named = [
+            ledger.select(
+                LEAD_ID,
+                pl.lit(run.name, dtype=pl.String).alias(MODEL),
+                pl.exclude(LEAD_ID),
+                pl.lit(run.plan.index, dtype=pl.Int64).alias(MODEL_INDEX),
+            )
+            for run, ledger in zip(self.models, ledgers, strict=True)
+        ]
+        # the sort keeps each model's own order of rows within a lead
+        stacked = pl.concat(named, how="vertical_relaxed")
+        return stacked.sort(LEAD_ID, MODEL_INDEX, maintain_order=True).drop(MODEL_INDEX)
 
 
 def today_in(timezone: str) -> dt.date:
@@ -152,8 +215,10 @@ def score_leads(
     leads = with_fit_score(leads, config.fit, decimal_comma=decimal_comma)
 
     step("Reading and scoring activities")
+    engagement, plans = model_plans(config) if config.models else (config.engagement, [])
     activities = _score_activities(
         config,
+        engagement,
         activity_paths,
         leads,
         window,
@@ -164,9 +229,20 @@ def score_leads(
         on_batch=on_batch,
     )
     step("Deciding MQLs")
-    scored, accounts = _decide(leads, activities.totals, config)
+    runs: list[ModelRun] = []
+    if plans:
+        # NOTE: accounts are rejected with models when the config is validated, so each
+        # model's _decide returns no accounts table
+        for plan in plans:
+            model_scored, _ = _decide(leads, model_totals(activities.totals, plan), plan.config)
+            model_scored = with_model_name(model_scored, plan)
+            stats = _rule_stats(plan.config, model_scored)
+            runs.append(ModelRun(plan=plan, leads=model_scored, rule_stats=stats))
+        accounts = None
+    else:
+        scored, accounts = _decide(leads, activities.totals, config)
 
-    output_columns = [LEAD_ID]
+    output_columns = [LEAD_ID, MODEL] if plans else [LEAD_ID]
     if config.leads.email:
         output_columns.append("email")
     output_columns += [column for column in config.output.columns if column not in output_columns]
@@ -175,6 +251,13 @@ def score_leads(
     output_columns += [*engagement_columns(config), "reasons", "mql", "mql_reason"]
     if accounts is not None:
         output_columns += [c for c in ACCOUNT_LEAD_COLUMNS if c not in output_columns]
+    if runs:
+        scored = combine_runs(runs, output_columns)
+        rule_stats = pl.concat(
+            [run.rule_stats.select(pl.lit(run.name).alias(MODEL), pl.all()) for run in runs]
+        )
+    else:
+        rule_stats = _rule_stats(config, scored)
 
     return ScoringResult(
         config=config,
@@ -187,9 +270,10 @@ def score_leads(
         activity_files=activities.files,
         lead_rows_read=lead_rows,
         activity_counts=activities.counts,
-        rule_stats=_rule_stats(config, scored),
+        rule_stats=rule_stats,
         output_columns=output_columns,
         accounts=accounts,
+        models=runs,
     )
 
 
@@ -240,6 +324,7 @@ def _input_paths(
 
 def _score_activities(
     config: Config,
+    engagement: EngagementSection,
     paths: list[Path],
     leads: pl.DataFrame,
     window: Window,
@@ -253,7 +338,7 @@ def _score_activities(
     section = config.activities
     if section is None or not paths:
         return ActivityScores(
-            totals=empty_activity_totals(config.engagement),
+            totals=empty_activity_totals(engagement),
             counts=ActivityCounts(),
             rejects=no_rejects(),
             files=[],
@@ -272,6 +357,7 @@ def _score_activities(
         ledger_leads=ledger_leads,
         full_ledger=full_ledger,
         on_batch=on_batch,
+        engagement=engagement,
     )
     required, optional = activity_columns(config)
     scores.rejects = shape_rejects("activities", scores.rejects, required + optional, scores.files)
@@ -313,7 +399,12 @@ def _rule_stats(config: Config, scored: pl.DataFrame) -> pl.DataFrame:
 
 
 def summary_counts(result: ScoringResult) -> dict[str, Any]:
-    """Return the lead funnel: total, fit, engaged (positive score) and MQL."""
+    """Return the lead funnel: total, fit, engaged (positive score) and MQL.
+
+    With models it counts leads, not rows: engaged and MQL in at least one model.
+    """
+    if result.models:
+        return lead_counts(result.models)
     leads = result.leads
     return {
         "total": leads.height,

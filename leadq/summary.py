@@ -16,7 +16,8 @@ from leadq.scoring import ScoringResult, summary_counts
 def build_summary(result: ScoringResult) -> dict[str, Any]:
     """Collect the counts that describe one run; timings are added by the caller."""
     config = result.config
-    leads = result.leads
+    # fit is the same in every model, so the first model's rows give one row per lead
+    leads = result.model_results()[0].leads
     total = leads.height
     counts = result.activity_counts
     rejects_by_table = (
@@ -61,16 +62,8 @@ def build_summary(result: ScoringResult) -> dict[str, Any]:
             }
             for position, rule in enumerate(config.fit.exclude)
         ],
-        "rules": [
-            {
-                "name": row["rule"],
-                "source": config.engagement.rules[row["rule_position"]].source,
-                "hits": row["hits"],
-                "leads": row["leads"],
-                "points": row["points"],
-            }
-            for row in result.rule_stats.iter_rows(named=True)
-        ],
+        # with models, each model lists its own rules under `models`
+        "rules": [] if result.models else _rule_entries(result),
         "activities": {
             "rows_read": counts.total,
             "in_window": counts.in_window,
@@ -80,11 +73,43 @@ def build_summary(result: ScoringResult) -> dict[str, Any]:
             "rejected": counts.rejected,
         },
         "rejected_rows": result.rejects.height,
-        **grading_summary(leads, config),
+        **({} if result.models else grading_summary(leads, config)),
     }
     if result.accounts is not None:
         summary["accounts"] = account_counts(result.leads, result.accounts)
+    if result.models:
+        summary["models"] = [
+            _model_entry(name, model) for name, model in result.named_model_results()
+        ]
     return summary
+
+
+def _rule_entries(result: ScoringResult) -> list[dict[str, Any]]:
+    """List each rule's hits, leads and points, for a run of one model."""
+    rules = result.config.engagement.rules
+    return [
+        {
+            "name": row["rule"],
+            "source": rules[row["rule_position"]].source,
+            "hits": row["hits"],
+            "leads": row["leads"],
+            "points": row["points"],
+        }
+        for row in result.rule_stats.iter_rows(named=True)
+    ]
+
+
+def _model_entry(name: str, result: ScoringResult) -> dict[str, Any]:
+    """Describe one model of a run with models: its MQL settings, funnel, rules and grading."""
+    config = result.config
+    return {
+        "name": name,
+        "threshold": config.mql.threshold,
+        "qualifying_rules": config.mql.qualifying_rules,
+        **summary_counts(result),
+        "rules": _rule_entries(result),
+        **grading_summary(result.leads, config),
+    }
 
 
 def _filter_stats(
@@ -126,6 +151,8 @@ def summary_markdown(summary: dict[str, Any]) -> str:
     ]
     if "accounts" in summary:
         lines += _accounts_markdown(summary["accounts"])
+    if "models" in summary:
+        lines += _models_markdown(summary["models"])
     lines += [
         "",
         "## Input files",
@@ -149,17 +176,13 @@ def summary_markdown(summary: dict[str, Any]) -> str:
     lines += ["", "| exclusion | field | matched |", "|---|---|---:|"]
     lines += [f"| {e['name']} | {e['field']} | {e['matched']} |" for e in summary["exclusions"]]
 
-    lines += [
-        "",
-        "## Engagement rules",
-        "",
-        "| rule | hits | leads | points |",
-        "|---|---:|---:|---:|",
-    ]
-    lines += [
-        f"| {r['name']} | {r['hits']} | {r['leads']} | {r['points']:g} |" for r in summary["rules"]
-    ]
-    lines += _grading_markdown(summary)
+    if "models" in summary:
+        for model in summary["models"]:
+            lines += _rules_markdown(model["rules"], f" of model {model['name']}")
+            lines += _grading_markdown(model, f" of model {model['name']}")
+    else:
+        lines += _rules_markdown(summary["rules"])
+        lines += _grading_markdown(summary)
     lines += [
         "",
         "## Activities",
@@ -175,13 +198,52 @@ def summary_markdown(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _grading_markdown(summary: dict[str, Any]) -> list[str]:
+def _models_markdown(models: list[dict[str, Any]]) -> list[str]:
+    """Render each model's funnel; the table above counts leads that are an MQL in any model."""
+    lines = [
+        "",
+        "## Models",
+        "",
+        "The leads table counts a lead as engaged or MQL when it is in at least one model.",
+        "",
+        "| model | threshold | qualifying rules | leads | fit | engaged | MQL |",
+        "|---|---:|---|---:|---:|---:|---:|",
+    ]
+    for model in models:
+        threshold = "none" if model["threshold"] is None else f"{model['threshold']:g}"
+        qualifying = ", ".join(model["qualifying_rules"]) or "none"
+        lines.append(
+            f"| {model['name']} | {threshold} | {qualifying} | {model['total']} | {model['fit']} "
+            f"| {model['engaged']} | {model['mql']} |"
+        )
+    return lines
+
+
+def _rules_markdown(rules: list[dict[str, Any]], title_suffix: str = "") -> list[str]:
+    lines = [
+        "",
+        f"## Engagement rules{title_suffix}",
+        "",
+        "| rule | hits | leads | points |",
+        "|---|---:|---:|---:|",
+    ]
+    return lines + [
+        f"| {r['name']} | {r['hits']} | {r['leads']} | {r['points']:g} |" for r in rules
+    ]
+
+
+def _grading_markdown(summary: dict[str, Any], title_suffix: str = "") -> list[str]:
     """Render the counts per grade and per band, and the grade x band matrix, when set."""
     grades = summary.get("fit_grades", [])
     bands = summary.get("engagement_bands", [])
     lines: list[str] = []
     if grades:
-        lines += ["", "## Fit grades", "", "| grade | min fit_score | leads | fit | MQL |"]
+        lines += [
+            "",
+            f"## Fit grades{title_suffix}",
+            "",
+            "| grade | min fit_score | leads | fit | MQL |",
+        ]
         lines.append("|---|---:|---:|---:|---:|")
         lines += [
             f"| {grade['grade']} | {_minimum(grade, 'min_fit_score', grades)} | {grade['leads']} "
@@ -189,7 +251,12 @@ def _grading_markdown(summary: dict[str, Any]) -> list[str]:
             for grade in grades
         ]
     if bands:
-        lines += ["", "## Engagement bands", "", "| band | min score | leads | fit | MQL |"]
+        lines += [
+            "",
+            f"## Engagement bands{title_suffix}",
+            "",
+            "| band | min score | leads | fit | MQL |",
+        ]
         lines.append("|---|---:|---:|---:|---:|")
         lines += [
             f"| {band['band']} | {_minimum(band, 'min_engagement_score', bands)} | {band['leads']} "
@@ -201,7 +268,7 @@ def _grading_markdown(summary: dict[str, Any]) -> list[str]:
         names = [band["band"] for band in bands]
         lines += [
             "",
-            "## Grade x band matrix",
+            f"## Grade x band matrix{title_suffix}",
             "",
             "Each cell shows its leads, then how many of them are MQLs in brackets.",
             "",
