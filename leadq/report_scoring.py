@@ -15,6 +15,7 @@ from typing import Any
 import polars as pl
 
 from leadq import report_charts as charts
+from leadq.config import MqlSection
 from leadq.engagement import LEAD_ID
 from leadq.fit import exclusion_column, filter_column
 from leadq.report import (
@@ -60,7 +61,7 @@ def write_scoring_report(path: Path, result: ScoringResult, summary: dict[str, A
 def scoring_sections(result: ScoringResult, summary: dict[str, Any]) -> list[Section]:
     """Build every section of a scoring run's report from the run and its summary dict."""
     return [
-        funnel_section(summary, result.config.mql.threshold),
+        funnel_section(summary, result.config.mql),
         fit_section(result, summary),
         score_section(result),
         rules_section(summary),
@@ -70,7 +71,7 @@ def scoring_sections(result: ScoringResult, summary: dict[str, Any]) -> list[Sec
     ]
 
 
-def funnel_section(summary: dict[str, Any], threshold: float | None) -> Section:
+def funnel_section(summary: dict[str, Any], mql: MqlSection) -> Section:
     """Show all leads, fit, engaged and MQL leads, each as a share of all leads."""
     leads = summary["leads"]
     total = leads["total"]
@@ -93,11 +94,14 @@ def funnel_section(summary: dict[str, Any], threshold: float | None) -> Section:
         [label, Cell(count(leads[key]), f"leads.{key}"), Cell(percent(leads[key], total))]
         for label, key in steps
     ]
-    bar = f"a score of at least {threshold:g}" if threshold is not None else "a qualifying rule"
+    ways = [f"a score of at least {mql.threshold:g}"] if mql.threshold is not None else []
+    ways += ["a qualifying activity"] if mql.qualifying_rules else []
+    ways += ["a listed grade and band cell"] if mql.cells else []
+    ways += ["a marketing-qualified account"] if mql.account_rule == "mqa" else []
+    means = ", ".join(ways[:-1]) + f" or {ways[-1]}" if len(ways) > 1 else "".join(ways)
     note = (
         f"Engaged counts every lead with a score above 0, fit or not. An MQL is a fit lead with "
-        f"{bar} or a qualifying activity; {percent(leads['mql'], leads['fit'])} of fit leads "
-        "are MQLs."
+        f"{means}; {percent(leads['mql'], leads['fit'])} of fit leads are MQLs."
     )
     body = (
         figure("funnel-chart", svg, "Leads at each step of the funnel")
@@ -263,7 +267,7 @@ def rules_section(summary: dict[str, Any]) -> Section:
         [rule["name"] for rule in rules],
         [rule["points"] for rule in rules],
         value_labels=[points(rule["points"]) for rule in rules],
-        x_label="points, after decay and caps",
+        x_label="points, after decay, before group and total caps",
     )
     rows = [
         [
