@@ -5,6 +5,7 @@ With `[[fit.points]]`, it also lists each weighted criterion with the points the
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -104,8 +105,7 @@ def explain_lead(result: ScoringResult, lead_id: str) -> LeadExplanation:
     """
     rows = result.leads.filter(pl.col(LEAD_ID) == lead_id.strip())
     if rows.is_empty():
-        msg = f"no lead has the id {lead_id!r}; ids are compared as text, with case"
-        raise InputDataError(msg)
+        raise InputDataError(_unknown_lead_message(result, lead_id.strip()))
     lead = rows.row(0, named=True)
     config = result.config
 
@@ -165,6 +165,21 @@ def explain_lead(result: ScoringResult, lead_id: str) -> LeadExplanation:
         fit_points=fit_points,
         account=_account_state(result, lead),
     )
+
+
+def _unknown_lead_message(result: ScoringResult, lead_id: str) -> str:
+    """Say that no lead has `lead_id`, and name the id the user probably meant."""
+    message = f"no lead has the id {lead_id!r}. Lead ids are case-sensitive"
+    ids = result.leads.get_column(LEAD_ID).unique()
+    same_but_case = ids.filter(ids.str.to_lowercase() == lead_id.lower()).sort().to_list()
+    # comparing every id by spelling takes seconds on a million leads, so only case is tried
+    spelling = ids.len() <= 100_000
+    close = same_but_case or (
+        difflib.get_close_matches(lead_id, ids.to_list(), n=1) if spelling else []
+    )
+    if close:
+        return f"{message}; did you mean {close[0]!r}?"
+    return f"{message}; check the id in scored_leads or in the leads file"
 
 
 def _account_state(result: ScoringResult, lead: dict[str, Any]) -> AccountState | None:

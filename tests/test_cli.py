@@ -342,6 +342,12 @@ def test_explain_unknown_lead_exits_1(project: Path):
     assert "no lead has the id 'L404'" in result.stderr
 
 
+def test_explain_id_in_other_case_suggested(project: Path):
+    result = runner.invoke(app, ["explain", "--config", str(project), "l1"])
+    assert result.exit_code == ExitCode.BAD_DATA
+    assert "Lead ids are case-sensitive; did you mean 'L1'?" in result.stderr
+
+
 def test_init_writes_starter_configs_that_validate(tmp_path: Path):
     for template in ("b2b", "b2c"):
         path = tmp_path / f"{template}.toml"
