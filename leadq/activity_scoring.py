@@ -29,6 +29,7 @@ from leadq.readers import (
     ReadOptions,
     SourceFile,
     TableScan,
+    display_path,
 )
 from leadq.timestamps import SlashedDates
 
@@ -129,7 +130,12 @@ def score_activity_files(
         if batch.file_index != file_index:
             file_index = batch.file_index
             slashed_dates = _slashed_dates(scan, batch, section.timestamp, batch_rows)
-        parsed = parse_activities(batch.rows, section, slashed_dates=slashed_dates)
+        parsed = parse_activities(
+            batch.rows,
+            section,
+            slashed_dates=slashed_dates,
+            source=display_path(scan.paths[batch.file_index]),
+        )
         # one mask per outcome instead of a filtered copy per step: batches are large
         parsed = parsed.with_columns(pl.col(KEY).is_in(known_keys).fill_null(False).alias(_MATCHED))
         rejected = parsed.filter(pl.col(REJECT_REASON).is_not_null())

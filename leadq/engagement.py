@@ -45,8 +45,12 @@ def parse_activities(
     section: ActivitiesSection,
     *,
     slashed_dates: SlashedDates | None = None,
+    source: str | None = None,
 ) -> pl.DataFrame:
-    """Add the join key, folded type, local time and day, and why a row cannot be used."""
+    """Add the join key, folded type, local time and day, and why a row cannot be used.
+
+    `source` names the file of the rows in errors about its timestamps.
+    """
     key_column = section.lead_id or section.email
     assert key_column is not None
     key = pl.col(key_column) if section.lead_id else pl.col(key_column).str.to_lowercase()
@@ -56,6 +60,7 @@ def parse_activities(
         timezone=section.timezone,
         timestamp_format=section.timestamp_format,
         slashed_dates=slashed_dates,
+        source=source,
     )
 
     # A blank lead key is not a reject: mixed exports (Salesforce tasks for leads and

@@ -8,7 +8,14 @@ import polars as pl
 
 from leadq.config import Config
 from leadq.engagement import LEAD_ID, ORDER
-from leadq.readers import FILE_COLUMN, LINE_COLUMN, SourceFile, TableScan, read_options
+from leadq.readers import (
+    FILE_COLUMN,
+    LINE_COLUMN,
+    SourceFile,
+    TableScan,
+    display_path,
+    read_options,
+)
 from leadq.rejects import shape_rejects
 from leadq.timestamps import parse_local_times
 
@@ -39,16 +46,23 @@ def read_leads(
         pl.lit("missing lead id").alias("problem"),
         pl.lit(f"missing lead id in {id_column!r}").alias("reason"),
     )
-    leads, superseded = keep_one_row_per_lead(frame.filter(pl.col(LEAD_ID).is_not_null()), config)
+    # a lone leads file is named in errors about its dates, while several leave only the column
+    source = display_path(paths[0]) if len(paths) == 1 else None
+    leads, superseded = keep_one_row_per_lead(
+        frame.filter(pl.col(LEAD_ID).is_not_null()), config, source=source
+    )
     rejected = pl.concat([table.rejects, blank, superseded], how="diagonal_relaxed")
     rejects = shape_rejects("leads", rejected, columns, table.files)
     return leads, rejects, table.files, table.frame.height + table.rejects.height
 
 
-def keep_one_row_per_lead(leads: pl.DataFrame, config: Config) -> tuple[pl.DataFrame, pl.DataFrame]:
+def keep_one_row_per_lead(
+    leads: pl.DataFrame, config: Config, *, source: str | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Keep the latest row of each lead id by `updated_at`, else the last in file order.
 
-    Returns the kept rows in file order and the superseded rows with a reject reason.
+    Returns the kept rows in file order and the superseded rows with a reject reason. `source`
+    names the leads file in errors about the dates of `updated_at`.
     """
     updated_at = config.leads.updated_at
     order: list[pl.Expr] = [pl.col(LEAD_ID)]
@@ -59,6 +73,7 @@ def keep_one_row_per_lead(leads: pl.DataFrame, config: Config) -> tuple[pl.DataF
             timezone="UTC",
             timestamp_format=config.leads.updated_at_format,
             format_setting="leads.updated_at_format",
+            source=source,
         )
         leads = leads.with_columns(updated.alias("_updated"))
         order.append(pl.col("_updated"))

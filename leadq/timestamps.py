@@ -52,6 +52,7 @@ def parse_local_times(
     timestamp_format: str | None,
     format_setting: str = "activities.timestamp_format",
     slashed_dates: SlashedDates | None = None,
+    source: str | None = None,
 ) -> pl.Series:
     """Parse cleaned timestamp text to naive Datetimes on the wall clock of `timezone`.
 
@@ -64,7 +65,7 @@ def parse_local_times(
     `slashed_dates` carries the evidence of the whole column about slashed dates when `values`
     is only part of it. Raises InputDataError when slashed dates fit both day-first and
     month-first order; its message points to `format_setting`, the config key that settles
-    the order.
+    the order, and names `source`, the file the values come from, when it is given.
     """
     frame = values.rename("value").to_frame()
     if timestamp_format is not None:
@@ -75,7 +76,7 @@ def parse_local_times(
     if slashed_dates is None:
         slashed_dates = SlashedDates()
         slashed_dates.add(values)
-    slash_order = slashed_dates.order(values.name, format_setting)
+    slash_order = slashed_dates.order(values.name, format_setting, source=source)
     samples = _sample(values)
     parsed = _parse_by_length(values, samples, slash_order, timezone)
     if parsed is None:
@@ -229,7 +230,7 @@ class SlashedDates:
         """Whether any slashed date was seen."""
         return self.example is not None
 
-    def order(self, column: str, format_setting: str) -> str | None:
+    def order(self, column: str, format_setting: str, *, source: str | None = None) -> str | None:
         """Return `%d/%m` or `%m/%d`, or None without slashed dates.
 
         Raises InputDataError when the dates fit both orders or need different ones.
@@ -249,4 +250,4 @@ class SlashedDates:
             f"column {column!r} {problem} (for example {self.example!r}). Set {format_setting} "
             'to the order the export uses, e.g. "%d/%m/%Y %H:%M" or "%m/%d/%Y %H:%M"'
         )
-        raise InputDataError(msg, column=column)
+        raise InputDataError(msg, path=source, column=column)

@@ -178,6 +178,8 @@ def test_ambiguous_slashed_dates_stop_with_clear_error(tmp_path: Path):
     with pytest.raises(InputDataError) as caught:
         score_file(leads, activities=FILES / "ambiguous-dates.csv")
     message = str(caught.value)
+    assert caught.value.path is not None
+    assert caught.value.path.endswith("ambiguous-dates.csv")
     assert "column 'Occurred At'" in message
     assert "fit both day-first and month-first order" in message
     assert "'03/04/2026'" in message
