@@ -191,7 +191,7 @@ def score(
         Path | None,
         typer.Option(
             help="State file kept between runs, to write new_mqls and lost_mqls; "
-            "overrides [state] path.",
+            "overrides \\[state] path.",
             show_default=False,
         ),
     ] = None,
@@ -210,7 +210,7 @@ def score(
     """Score every lead and write the scored leads, the MQL list and a summary.
 
     Writes scored_leads, mqls, summary.json, summary.md and rejects.csv into --out, and
-    accounts when the config has an [accounts] section, and the ledger with --ledger.
+    accounts when the config has an \\[accounts] section, and the ledger with --ledger.
 
     The previous run's files stay until the new set is complete.
 
@@ -322,7 +322,7 @@ def explain(
     model: Annotated[
         str | None,
         typer.Option(
-            help="With [[models]] in the config, explain the lead in this model only; "
+            help="With \\[\\[models]] in the config, explain the lead in this model only; "
             "without it, every model is shown.",
             show_default=False,
         ),
@@ -332,7 +332,7 @@ def explain(
     """Show why one lead is or is not an MQL: each fit criterion and each scoring activity.
 
     With --outcomes, also compares the rules' points with the points the outcomes suggest.
-    With [[models]], shows the lead in each model, or in the one named by --model.
+    With \\[\\[models]], shows the lead in each model, or in the one named by --model.
 
     Example: [bold]leadq explain --config configs/b2b.toml --as-of 2026-11-30 L-000042[/]
     """
@@ -698,7 +698,7 @@ def calibrate(
     """Measure how MQLs, score bands, fit criteria and rules convert, and suggest changes.
 
     Joins the scored leads with an outcome export (SQL, opportunity, won) mapped in the
-    config's [outcomes] section. Writes calibration.md and calibration.json into --out.
+    config's \\[outcomes] section. Writes calibration.md and calibration.json into --out.
 
     Example: [bold]leadq calibrate --config configs/examples/x-education.toml --out report[/]
     """

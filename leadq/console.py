@@ -369,7 +369,7 @@ def _render_causes(causes: dict[str, Any], console: Console) -> None:
         rules.add_column("rule")
         rules.add_column("config change")
         rules.add_column("leads changed", justify="right")
-        rules.add_column("points change", justify="right")
+        rules.add_column("points change before caps", justify="right")
         for item in rules_moved:
             rules.add_row(
                 escape(item["name"]),

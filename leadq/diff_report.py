@@ -119,7 +119,7 @@ def _causes_section(causes: dict[str, Any]) -> list[str]:
         lines.append("")
     if causes["rules"]:
         lines += [
-            "| engagement rule | config change | leads changed | points change |",
+            "| engagement rule | config change | leads changed | points change before caps |",
             "|---|---|---:|---:|",
         ]
         lines += [

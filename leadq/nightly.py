@@ -221,15 +221,16 @@ class NightlyRun:
             if delivery.sent_batches:
                 self.notes.append(
                     Note(
-                        f"Sent {delivery.sent_leads} new MQLs in {delivery.sent_batches} "
-                        "batches to the webhook."
+                        f"Sent {_count(delivery.sent_leads, 'new MQL')} in "
+                        f"{_count(delivery.sent_batches, 'batch')} to the webhook."
                     )
                 )
             if delivery.problem:
                 text = (
                     f"The webhook did not take every batch: {delivery.problem}. "
-                    f"{delivery.pending_batches} batches wait in {pending} and are sent first "
-                    "by the next run; the outputs and the state are saved."
+                    f"The next run sends first what waits in {pending}: "
+                    f"{_count(delivery.pending_batches, 'batch')}. The outputs and the state "
+                    "are saved."
                 )
                 self.notes.append(Note(text, is_warning=True))
         return self.notes
@@ -355,3 +356,11 @@ def _exit_code(error: BaseException | None) -> int:
     # typer.Exit and SystemExit carry their code; the library does not import Typer
     code = getattr(error, "exit_code", getattr(error, "code", None))
     return code if isinstance(code, int) else ExitCode.BAD_DATA
+
+
+def _count(number: int, noun: str) -> str:
+    """Write a count with its noun in the singular or the plural: 1 batch, 2 batches."""
+    if number == 1:
+        return f"1 {noun}"
+    plural = noun + "es" if noun.endswith(("ch", "s", "x")) else noun + "s"
+    return f"{number:,} {plural}"

@@ -58,7 +58,10 @@ def expand_patterns(patterns: Sequence[str], *, table: str) -> list[Path]:
         if not glob.has_magic(pattern):
             matches = [pattern] if Path(pattern).exists() else []
         if not matches:
-            msg = f"no {table} file matches {pattern!r}; check the path in the config or the flag"
+            normalized = os.path.normpath(pattern)
+            msg = (
+                f"no {table} file matches {normalized!r}; check the path in the config or the flag"
+            )
             raise InputDataError(msg)
         paths.extend(Path(match) for match in matches if Path(match).is_file())
     return paths
