@@ -34,12 +34,14 @@ from leadq.console import (
     render_check,
     render_diff,
     render_explanation,
+    render_number_problems,
     render_summary,
     stderr_console,
     stdout_console,
 )
 from leadq.diff import diff_configs
 from leadq.diff_report import build_diff_report
+from leadq.engagement import LEAD_ID
 from leadq.errors import ConfigError, ExitCode, LeadqError, RejectRateError
 from leadq.explain import explain_lead
 from leadq.nightly import NightlyRun, Note
@@ -49,6 +51,7 @@ from leadq.report_scoring import write_scoring_report
 from leadq.scoring import ScoringResult, score_leads
 from leadq.spreadsheets import neutralize_formulas
 from leadq.summary import build_summary
+from leadq.value_checks import number_problems
 
 log = logging.getLogger("leadq")
 
@@ -300,6 +303,8 @@ def check(
         stdout_console.print(f"Config {config} is valid.")
         result = _score_quietly(settings, leads, activities, None)
         render_check(build_summary(result), result.rejects, stdout_console)
+        one_row_per_lead = result.leads.unique(LEAD_ID, keep="first", maintain_order=True)
+        render_number_problems(number_problems(one_row_per_lead, settings), stdout_console)
         stdout_console.print("Nothing was written.")
 
 

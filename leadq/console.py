@@ -14,6 +14,7 @@ from rich.table import Table
 
 from leadq.diff_report import YES_NO, only_one_side_text
 from leadq.explain import AccountState, CriterionCheck, LeadExplanation
+from leadq.value_checks import NumberProblem
 
 
 class _Console(Console):
@@ -174,6 +175,38 @@ def render_check(summary: dict[str, Any], rejects: pl.DataFrame, console: Consol
     unmatched = summary["activities"]["unmatched"]
     if unmatched:
         console.print(f"activities matching no lead (not scored): {unmatched:,}")
+
+
+def render_number_problems(problems: list[NumberProblem], console: Console) -> None:
+    """Warn about values that numeric fit criteria read as no number, or as another number."""
+    for problem in problems:
+        column = escape(repr(problem.column))
+        used_by = escape(_joined([repr(name) for name in problem.criteria]))
+        if problem.not_numbers:
+            count = problem.not_numbers
+            examples = escape(_joined([repr(value) for value in problem.not_number_examples]))
+            values = "1 value" if count == 1 else f"{count:,} values"
+            console.print(
+                f"[yellow]Warning:[/] {values} of {column} {'is' if count == 1 else 'are'} not "
+                f"a number ({examples}), but {used_by} compares it as a number. Such leads "
+                "fail a filter and match no exclusion on it.",
+                soft_wrap=True,
+            )
+        if problem.point_thousands:
+            count = problem.point_thousands
+            examples = escape(_joined([repr(value) for value in problem.point_thousands_examples]))
+            values = "1 value" if count == 1 else f"{count:,} values"
+            console.print(
+                f"[yellow]Warning:[/] {values} of {column} ({examples}) "
+                f"{'reads' if count == 1 else 'read'} as a decimal, such as 1.200 as 1.2. If "
+                "the export separates thousands with points, set inputs.decimal_comma = true.",
+                soft_wrap=True,
+            )
+
+
+def _joined(items: list[str]) -> str:
+    """Join items as a reader would: `a`, `a and b`, `a, b and c`."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def render_explanation(explanation: LeadExplanation, console: Console) -> None:
