@@ -73,7 +73,9 @@ class DuckDBEngine:
             import duckdb
         except ImportError:
             raise _missing("duckdb") from None
+        # no progress bar: leadq shows its own progress, and -q must print nothing
         self._connection = duckdb.connect()
+        self._connection.execute("SET enable_progress_bar = false")
         self._folder = tempfile.TemporaryDirectory(prefix="leadq-duckdb-")
 
     def load(self, name: str, frames: Iterable[pl.DataFrame]) -> None:
