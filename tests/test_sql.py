@@ -1,0 +1,290 @@
+"""The SQL model: DuckDB and Spark give the Polars engine's fit, score and MQL for every lead."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+import sqlglot
+from typer.testing import CliRunner
+
+from leadq.cli import app
+from leadq.config import Config, load_config, parse_config
+from leadq.scoring import ScoringResult, score_leads
+from leadq.sql import DIALECTS, DialectError, NotSupportedError, scoring_script, support
+from leadq.sql.engines import score_leads_in_engine
+from tests.conftest import AS_OF, write_csv
+
+ROOT = Path(__file__).resolve().parents[1]
+GOLDEN = ROOT / "tests" / "golden" / "sql"
+SAMPLES = ("b2b", "b2c")
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[Any]:
+    """One local Spark for the whole run: a JVM takes seconds to start.
+
+    A Spark that cannot start fails the tests that use it instead of skipping them.
+    """
+    from pyspark.sql import SparkSession
+
+    session = (
+        SparkSession.builder.master("local[1]")
+        .appName("leadq-tests")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", "2")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
+def _messy(folder: Path) -> Config:
+    """A small export with every quirk the SQL must read like leadq does.
+
+    The zone is New York, the window the 10 days 2026-11-21 to 2026-11-30.
+    """
+    write_csv(
+        folder / "leads.csv",
+        [
+            {"id": " L1 ", "email": "a@x.example", "Industry": "  software ", "Employees": "1,200"},
+            {"id": "L2", "email": "b@x.example", "Industry": "Software", "Employees": "abc"},
+            {"id": "L3", "email": "old@x.example", "Industry": "Retail", "Employees": "10"},
+            {"id": "L3", "email": "c@x.example", "Industry": "SOFTWARE", "Employees": "80"},
+            {"id": "", "email": "d@x.example", "Industry": "Software", "Employees": "80"},
+            {"id": "L4", "email": "e@gmail.example", "Industry": "-", "Employees": "N/A"},
+            {
+                "id": "L5",
+                "email": "f@x.example",
+                "Industry": "Software",
+                "Employees": "50",
+                "Newsletter": "Yes",
+            },
+            {"id": "L6", "email": "g@x.example", "Industry": "software", "Employees": "5000.0"},
+        ],
+    )
+    epoch = dt.datetime(2026, 11, 25, 12, tzinfo=dt.UTC).timestamp()
+    rows = [
+        ("L1", " Page_View ", "2026-11-30T23:59:59", "/pricing"),  # last day, wall time
+        ("L1", "page_view", "2026-12-01T04:30:00Z", "/pricing"),  # 23:30 on the 30th in NY
+        ("L1", "page_view", "2026-12-01T05:00:00Z", "/pricing"),  # midnight: future-dated
+        ("L1", "page_view", "2026-11-21 00:00:00", "/"),  # first day of the window
+        ("L1", "page_view", "2026-11-20T23:59:59", "/"),  # before the window
+        ("L1", "page_view", "2026-11-21T04:59:59Z", "/"),  # 23:59 on the 20th in NY
+        ("L2", "page_view", str(int(epoch)), "/pricing"),  # epoch seconds
+        ("L2", "email_click", str(int(epoch * 1000)), "/"),  # epoch milliseconds
+        ("L2", "page_view", "25.11.2026 14:05", "/pricing"),  # dotted date, day first
+        ("L2", "page_view", "29.11.26", "/"),  # two-digit year
+        ("L2", "page_view", "1.12.26", "/"),  # future
+        ("L2", "page_view", "2026-11-30T08:00:00+05:30", "/pricing"),  # 21:30 on the 29th
+        ("L2", "content_download", "2026-11-28T10:00:00-0400", "/ebook"),
+        ("L2", "content_download", "2026-11-27", "/whitepaper"),  # a date alone
+        ("L3", "page_view", "2026-11-29T10:00:00Z", "/pricing"),  # three ties for max_count
+        ("L3", "page_view", "2026-11-29T10:00:00Z", "/pricing"),
+        ("L3", "page_view", "2026-11-29T10:00:00Z", "/pricing"),
+        ("L4", "page_view", "2026-11-28T10:00:00.123Z", "/pricing"),
+        ("L4", "content_download", "2026-11-26t10:00:00z", "/ebook"),
+        ("L5", "content_download", "2026-11-26 10:00:00 +01:00", "/EBOOK"),
+        ("L5", "page_view", "not a date", "/pricing"),
+        ("L5", "page_view", "", "/pricing"),
+        ("L5", "page_view", "N/A", "/pricing"),
+        ("L999", "page_view", "2026-11-29T10:00:00Z", "/pricing"),  # no such lead
+        (" L6", "Email_Click ", "2026-11-24T10:00:00Z", "/"),
+    ]
+    write_csv(
+        folder / "activities.csv",
+        [{"lead": lead, "type": kind, "at": at, "page": page} for lead, kind, at, page in rows],
+    )
+    raw: dict[str, Any] = {
+        "inputs": {
+            "leads": str(folder / "leads.csv"),
+            "activities": [str(folder / "activities.csv")],
+        },
+        "leads": {"id": "id", "email": "email"},
+        "activities": {
+            "lead_id": "lead",
+            "type": "type",
+            "timestamp": "at",
+            "timezone": "America/New_York",
+        },
+        "fit": {
+            "filters": [
+                {"name": "Industry", "field": "Industry", "in": ["Software"]},
+                {"name": "Size", "field": "Employees", "between": [50, 5000]},
+            ],
+            "exclude": [{"name": "Personal", "field": "email", "matches": "@GMAIL\\."}],
+        },
+        "engagement": {
+            "lookback_days": 10,
+            "half_life_days": 7,
+            "rules": [
+                {
+                    "name": "Pricing",
+                    "type": "page_view",
+                    "where": [{"field": "page", "contains": "/pricing"}],
+                    "points": 15,
+                    "max_count": 2,
+                },
+                {"name": "Any view", "type": ["page_view", "Email_Click"], "points": 1.5},
+                {
+                    "name": "Download",
+                    "type": "content_download",
+                    "where": [{"field": "page", "matches": "whitepaper|ebook"}],
+                    "points": -3.3,
+                    "max_count": 1,
+                },
+                {
+                    "name": "Newsletter fan",
+                    "source": "lead",
+                    "where": [{"field": "Newsletter", "in": [True]}],
+                    "points": 7,
+                },
+            ],
+        },
+        "mql": {"threshold": 20, "qualifying_rules": ["Download"]},
+        "output": {"columns": ["Industry"]},
+    }
+    return parse_config(raw)
+
+
+def _config(name: str, folder: Path) -> Config:
+    return _messy(folder) if name == "messy" else load_config(ROOT / "configs" / f"{name}.toml")
+
+
+def _assert_same_leads(expected: ScoringResult, actual: ScoringResult) -> None:
+    left = expected.scored_leads.sort("lead_id")
+    right = actual.scored_leads.sort("lead_id")
+    assert left.get_column("lead_id").to_list() == right.get_column("lead_id").to_list()
+    assert left.get_column("fit").to_list() == right.get_column("fit").to_list()
+    assert left.get_column("mql").to_list() == right.get_column("mql").to_list()
+    gap = (left.get_column("engagement_score") - right.get_column("engagement_score")).abs()
+    assert gap.max() is None or gap.max() <= 0.01  # type: ignore[operator]
+    # the text columns come out the same too
+    for column in ("fit_failed", "reasons", "mql_reason"):
+        assert left.get_column(column).to_list() == right.get_column(column).to_list(), column
+
+
+@pytest.mark.parametrize("name", [*SAMPLES, "messy"])
+def test_duckdb_agrees_with_polars(name: str, tmp_path: Path) -> None:
+    config = _config(name, tmp_path)
+    expected = score_leads(config, as_of=AS_OF)
+    actual = score_leads_in_engine(config, engine="duckdb", as_of=AS_OF)
+    _assert_same_leads(expected, actual)
+    assert actual.activity_counts == expected.activity_counts
+    assert actual.rejects.equals(expected.rejects)
+
+
+@pytest.mark.parametrize("name", [*SAMPLES, "messy"])
+def test_spark_agrees_with_polars(name: str, tmp_path: Path, spark: Any) -> None:
+    config = _config(name, tmp_path)
+    expected = score_leads(config, as_of=AS_OF)
+    actual = score_leads_in_engine(config, engine="spark", as_of=AS_OF, spark_session=spark)
+    _assert_same_leads(expected, actual)
+    assert actual.activity_counts == expected.activity_counts
+
+
+def _score_of(result: ScoringResult, lead_id: str) -> float:
+    rows = result.scored_leads.filter(pl.col("lead_id") == lead_id)
+    return float(rows.get_column("engagement_score")[0])
+
+
+def test_messy_scores_worked_out_by_hand(tmp_path: Path) -> None:
+    config = _messy(tmp_path)
+    result = score_leads_in_engine(config, engine="duckdb", as_of=AS_OF)
+    # L3: three pricing views at one time on the 29th (age 1): max_count 2 counts two of
+    # them, 2 * 15 * 0.5 ** (1/7) = 27.172, and "Any view" counts all three,
+    # 3 * 1.5 * 0.5 ** (1/7) = 4.076; together 31.248, written 31.25
+    assert _score_of(result, "L3") == 31.25
+    # L1 in window: the 30th twice (age 0) and the 21st (age 9). Pricing: 2 * 15 = 30;
+    # Any view: 1.5 + 1.5 + 1.5 * 0.5 ** (9/7) = 3.615; together 33.615, written 33.62
+    # (rounded half away from zero), but L1 is fit, so also an MQL by score
+    assert _score_of(result, "L1") == 33.62
+    # L5: a Download on the 26th (age 4, -3.3 * 0.5 ** (4/7) = -2.222) and the lead rule
+    # (+7): 4.78; the qualifying Download makes this fit lead an MQL despite the low score
+    assert _score_of(result, "L5") == 4.78
+    assert result.scored_leads.filter(pl.col("lead_id") == "L5").get_column("mql")[0]
+    # future-dated: L1 at midnight in New York and L2's 1.12.26
+    assert result.activity_counts.future_dated == 2
+
+
+def test_golden_files_match_and_parse_back() -> None:
+    update = os.environ.get("LEADQ_UPDATE_GOLDEN") == "1"
+    for name in SAMPLES:
+        config = load_config(ROOT / "configs" / f"{name}.toml")
+        for dialect in DIALECTS:
+            script = scoring_script(config, dialect=dialect, as_of=AS_OF)
+            path = GOLDEN / f"{name}.{dialect}.sql"
+            if update:
+                path.write_text(script, encoding="utf-8")
+            assert path.read_text(encoding="utf-8") == script, (
+                f"{path.name} differs from the generated SQL; if the change is intended, run "
+                "LEADQ_UPDATE_GOLDEN=1 pytest tests/test_sql.py and review the diff"
+            )
+            statements = [s for s in sqlglot.parse(script, read=dialect) if s is not None]
+            assert [type(s).__name__ for s in statements] == ["Drop", "Create"]
+
+
+def test_unknown_setting_is_refused_naming_the_rule(monkeypatch: pytest.MonkeyPatch) -> None:
+    # pretend max_count were a setting added after the generator, as once_per_days will be
+    known = support.SUPPORTED_KEYS[support.EngagementRule] - {"max_count"}
+    monkeypatch.setitem(support.SUPPORTED_KEYS, support.EngagementRule, known)
+    config = load_config(ROOT / "configs" / "b2b.toml")
+    with pytest.raises(NotSupportedError) as error:
+        scoring_script(config, dialect="duckdb", as_of=AS_OF)
+    expected = (
+        "not supported by --engine/sql yet: max_count in engagement.rules[1] ('Pricing page visit')"
+    )
+    assert expected in str(error.value)
+
+
+def test_timestamp_format_is_refused(tmp_path: Path) -> None:
+    config = _messy(tmp_path)
+    assert config.activities is not None
+    config.activities.timestamp_format = "%d/%m/%Y"
+    with pytest.raises(NotSupportedError, match=r"timestamp_format in activities"):
+        scoring_script(config, dialect="spark", as_of=AS_OF)
+
+
+@pytest.mark.parametrize("dialect", ["snowflake", "postgres"])
+def test_word_boundary_refused_in_snowflake_and_postgres(dialect: str) -> None:
+    config = load_config(ROOT / "benchmarks" / "bench.toml")
+    with pytest.raises(DialectError, match=r"fit\.exclude\[2\] \('Competitor'\)"):
+        scoring_script(config, dialect=dialect, as_of=AS_OF)
+
+
+def test_sql_command_prints_the_script() -> None:
+    result = CliRunner().invoke(
+        app,
+        [
+            "sql",
+            "--config",
+            str(ROOT / "configs" / "b2b.toml"),
+            "--dialect",
+            "bigquery",
+            "--as-of",
+            "2026-11-30",
+            "--leads-table",
+            "crm.leads",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "FROM crm.leads" in result.stdout
+    assert result.stdout.startswith("-- leadq scoring model for bigquery, as of 2026-11-30")
+
+
+def test_score_engine_duckdb_writes_the_same_files(tmp_path: Path) -> None:
+    config = str(ROOT / "configs" / "b2c.toml")
+    runner = CliRunner()
+    for engine in ("polars", "duckdb"):
+        args = ["score", "--config", config, "--as-of", "2026-11-30", "-q", "--engine", engine]
+        result = runner.invoke(app, [*args, "--out", str(tmp_path / engine)])
+        assert result.exit_code == 0, result.output
+    for name in ("scored_leads.csv", "mqls.csv", "rejects.csv"):
+        polars_file = (tmp_path / "polars" / name).read_bytes()
+        assert (tmp_path / "duckdb" / name).read_bytes() == polars_file, name
