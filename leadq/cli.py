@@ -245,6 +245,14 @@ def score(
     """
     to_stdout = mqls == "-"
     console = stderr_console if to_stdout else stdout_console
+    if ledger and engine is not EngineChoice.polars:
+        # the SQL engines return each lead's totals only, so a ledger would come out empty
+        message = (
+            f"--ledger needs the default engine: --engine {engine.value} keeps each lead's "
+            "totals, not the scored activities. Run without --engine to write the ledger."
+        )
+        _print_error(message, stderr_console)
+        raise typer.Exit(ExitCode.BAD_CONFIG)
     with (
         _user_errors(verbose=verbose),
         NightlyRun(

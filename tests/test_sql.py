@@ -153,24 +153,100 @@ def _messy(folder: Path) -> Config:
     return parse_config(raw)
 
 
+def _messy_features(folder: Path, *, decay: str = "half_life") -> Config:
+    """The messy export scored with grades, bands, cells, caps, frequency rules and accounts.
+
+    `decay = "linear"` swaps the half-life for linear decay and rolls accounts up by industry,
+    counting fit leads only and taking their highest score.
+    """
+    raw = _messy(folder).model_dump(by_alias=True, exclude_defaults=True)
+    rules = raw["engagement"]["rules"]
+    for rule in rules:
+        if rule["name"] in ("Pricing", "Any view"):
+            rule["group"] = "web"
+    rules[1]["max_per_day"] = 2
+    rules[2]["once_per_days"] = 3
+    rules.append(
+        {"name": "Download streak", "type": "content_download", "points": 4, "once_per_days": 2}
+    )
+    raw["engagement"]["groups"] = [{"name": "web", "max_points": 25}, {"name": "empty"}]
+    raw["engagement"]["max_points"] = 30
+    raw["engagement"]["bands"] = {"hot": 20, "warm": 5}
+    raw["engagement"]["fallback_band"] = "cold"
+    raw["fit"]["points"] = [
+        {"name": "Software", "field": "Industry", "equals": "software", "points": 30},
+        {"name": "Mid-size", "field": "Employees", "between": [100, 5000], "points": 20},
+        {"name": "Newsletter", "field": "Newsletter", "missing": False, "points": -12.5},
+        {"name": "Free mail", "field": "email", "contains": "gmail", "points": -40},
+    ]
+    raw["fit"]["grades"] = {"A": 45, "B": 20}
+    raw["fit"]["fallback_grade"] = "C"
+    raw["mql"] = {
+        "threshold": 28,
+        "qualifying_rules": ["Download"],
+        "cells": ["Awarm", "Bhot"],
+        "min_grade": "B",
+        "account_rule": "mqa",
+    }
+    raw["accounts"] = {
+        "key_from_email": True,
+        "threshold": 20,
+        "min_engaged_leads": 2,
+        "filters": [
+            {"name": "Software", "field": "Industry", "in": ["software"]},
+            {"name": "Two fit leads", "field": "fit_leads", "min": 2},
+        ],
+    }
+    if decay == "linear":
+        del raw["engagement"]["half_life_days"]
+        raw["engagement"]["decay"] = "linear"
+        raw["mql"]["account_rule"] = "none"
+        raw["accounts"] = {
+            "key": "Industry",
+            "leads": "fit",
+            "engagement": "max",
+            "threshold": 10,
+            "exclude": [{"name": "Unnamed", "field": "account", "matches": "^-$"}],
+        }
+    return parse_config(raw)
+
+
 def _config(name: str, folder: Path) -> Config:
-    return _messy(folder) if name == "messy" else load_config(ROOT / "configs" / f"{name}.toml")
+    if name == "messy":
+        return _messy(folder)
+    if name == "messy-features":
+        return _messy_features(folder)
+    if name == "messy-linear":
+        return _messy_features(folder, decay="linear")
+    return load_config(ROOT / "configs" / f"{name}.toml")
+
+
+CONFIGS = [*SAMPLES, "messy", "messy-features", "messy-linear"]
+# columns that hold numbers rounded to cents, compared to 0.01; all others must be equal
+_ROUNDED = ("engagement_score", "fit_score")
 
 
 def _assert_same_leads(expected: ScoringResult, actual: ScoringResult) -> None:
     left = expected.scored_leads.sort("lead_id")
     right = actual.scored_leads.sort("lead_id")
-    assert left.get_column("lead_id").to_list() == right.get_column("lead_id").to_list()
-    assert left.get_column("fit").to_list() == right.get_column("fit").to_list()
-    assert left.get_column("mql").to_list() == right.get_column("mql").to_list()
-    gap = (left.get_column("engagement_score") - right.get_column("engagement_score")).abs()
-    assert gap.max() is None or gap.max() <= 0.01  # type: ignore[operator]
-    # the text columns come out the same too
-    for column in ("fit_failed", "reasons", "mql_reason"):
-        assert left.get_column(column).to_list() == right.get_column(column).to_list(), column
+    assert left.columns == right.columns
+    for column in left.columns:
+        if column in _ROUNDED or column.startswith("group_"):
+            gap = (left.get_column(column) - right.get_column(column)).abs()
+            assert gap.max() is None or gap.max() <= 0.01, column  # type: ignore[operator]
+        else:
+            assert left.get_column(column).to_list() == right.get_column(column).to_list(), column
+    left_accounts = expected.account_table
+    right_accounts = actual.account_table
+    assert (left_accounts is None) == (right_accounts is None)
+    if left_accounts is not None and right_accounts is not None:
+        assert left_accounts.columns == right_accounts.columns
+        for column in left_accounts.columns:
+            values = right_accounts.get_column(column).to_list()
+            assert left_accounts.get_column(column).to_list() == values, f"accounts.{column}"
 
 
-@pytest.mark.parametrize("name", [*SAMPLES, "messy"])
+@pytest.mark.parametrize("name", CONFIGS)
 def test_duckdb_agrees_with_polars(name: str, tmp_path: Path) -> None:
     config = _config(name, tmp_path)
     expected = score_leads(config, as_of=AS_OF)
@@ -180,7 +256,7 @@ def test_duckdb_agrees_with_polars(name: str, tmp_path: Path) -> None:
     assert actual.rejects.equals(expected.rejects)
 
 
-@pytest.mark.parametrize("name", [*SAMPLES, "messy"])
+@pytest.mark.parametrize("name", CONFIGS)
 def test_spark_agrees_with_polars(name: str, tmp_path: Path, spark: Any) -> None:
     config = _config(name, tmp_path)
     expected = score_leads(config, as_of=AS_OF)

@@ -19,14 +19,22 @@ from typing import Any, Protocol
 import polars as pl
 from sqlglot import exp
 
+from leadq.accounts import ACCOUNT, ACCOUNT_KEY, ACCOUNT_MQA, QUALIFIED_BY_ACCOUNT
 from leadq.activity_scoring import DEFAULT_BATCH_ROWS, ActivityCounts, activity_columns
-from leadq.config import Config
-from leadq.engagement import LEAD_ID, Window
+from leadq.config import AccountsSection, Config
+from leadq.engagement import ENGAGEMENT_TOTAL, Window, count_column, points_column
 from leadq.errors import InputDataError, LeadqError
+from leadq.grades import FIT_SCORE, criterion_column
 from leadq.leads import read_leads
 from leadq.readers import FILE_COLUMN, LINE_COLUMN, ORDER_COLUMN, TableScan, read_options
 from leadq.rejects import no_rejects, shape_rejects
-from leadq.scoring import ScoringResult, _input_paths, _rule_stats, today_in
+from leadq.scoring import (
+    ScoringResult,
+    _input_paths,
+    _rule_stats,
+    lead_output_columns,
+    today_in,
+)
 from leadq.sql import render
 from leadq.sql.query import ScoringQuery
 
@@ -204,14 +212,13 @@ def score_leads_in_engine(
 
         step(f"Scoring in {engine}")
         scored = _typed(runner.query(scored_sql), config)
+        accounts = None
+        if config.accounts is not None:
+            accounts_sql = render(model.accounts(internal=True), dialect, pretty=False)
+            accounts = _typed_accounts(runner.query(accounts_sql), config.accounts)
     finally:
         runner.close()
 
-    output_columns = [LEAD_ID]
-    if config.leads.email:
-        output_columns.append("email")
-    output_columns += [column for column in config.output.columns if column not in output_columns]
-    output_columns += ["fit", "fit_failed", "engagement_score", "reasons", "mql", "mql_reason"]
     return ScoringResult(
         config=config,
         as_of=as_of,
@@ -224,7 +231,8 @@ def score_leads_in_engine(
         lead_rows_read=lead_rows,
         activity_counts=counts,
         rule_stats=_rule_stats(config, scored),
-        output_columns=output_columns,
+        output_columns=lead_output_columns(config),
+        accounts=accounts,
     )
 
 
@@ -307,19 +315,46 @@ def _load_activities(
 
 def _typed(scored: pl.DataFrame, config: Config) -> pl.DataFrame:
     """Give the engine's result the column types of the Polars engine."""
-    casts = [
-        pl.col("fit").cast(pl.Boolean),
-        pl.col("mql").cast(pl.Boolean),
-        pl.col("engagement_score").cast(pl.Float64),
-    ]
-    casts += [pl.col(f"_filter_{p}").cast(pl.Boolean) for p in range(len(config.fit.filters))]
-    casts += [pl.col(f"_exclusion_{p}").cast(pl.Boolean) for p in range(len(config.fit.exclude))]
+    booleans = ["fit", "mql", *(f"_filter_{p}" for p in range(len(config.fit.filters)))]
+    booleans += [f"_exclusion_{p}" for p in range(len(config.fit.exclude))]
+    booleans += [criterion_column(p) for p in range(len(config.fit.points))]
+    doubles = ["engagement_score", ENGAGEMENT_TOTAL]
+    doubles += [group.column for group in config.engagement.groups]
+    doubles += [FIT_SCORE] if config.fit.points else []
+    integers: list[str] = []
     for position in range(len(config.engagement.rules)):
-        casts.append(pl.col(f"_count_{position}").cast(pl.Int64))
-        casts.append(pl.col(f"_points_{position}").cast(pl.Float64))
-    string_columns = [c for c, dtype in scored.schema.items() if dtype == pl.Null]
-    casts += [pl.col(c).cast(pl.String) for c in string_columns if c not in ("fit", "mql")]
-    return scored.with_columns(casts)
+        integers.append(count_column(position))
+        doubles.append(points_column(position))
+    if config.accounts is not None:
+        booleans += [ACCOUNT_MQA, QUALIFIED_BY_ACCOUNT]
+    return _with_types(scored, booleans=booleans, doubles=doubles, integers=integers)
+
+
+def _typed_accounts(accounts: pl.DataFrame, section: AccountsSection) -> pl.DataFrame:
+    """Give the engine's accounts the column types and the order of leadq.accounts."""
+    booleans = ["fit", "mqa", *(f"_filter_{p}" for p in range(len(section.filters)))]
+    booleans += [f"_exclusion_{p}" for p in range(len(section.exclude))]
+    typed = _with_types(
+        accounts,
+        booleans=booleans,
+        doubles=["engagement_score"],
+        integers=["leads", "fit_leads", "engaged_leads"],
+    )
+    # sorted again here, because warehouses order text by their own collation
+    return typed.sort(["engagement_score", ACCOUNT, ACCOUNT_KEY], descending=[True, False, False])
+
+
+def _with_types(
+    frame: pl.DataFrame, *, booleans: list[str], doubles: list[str], integers: list[str]
+) -> pl.DataFrame:
+    casts = [pl.col(column).cast(pl.Boolean) for column in booleans]
+    casts += [pl.col(column).cast(pl.Float64) for column in doubles]
+    casts += [pl.col(column).cast(pl.Int64) for column in integers]
+    typed = {*booleans, *doubles, *integers}
+    # a column that is null in every row comes back without a type; the others are text
+    untyped = [c for c, dtype in frame.schema.items() if dtype == pl.Null and c not in typed]
+    casts += [pl.col(column).cast(pl.String) for column in untyped]
+    return frame.with_columns(casts)
 
 
 __all__ = [

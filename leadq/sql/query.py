@@ -14,8 +14,24 @@ from collections.abc import Sequence
 
 from sqlglot import exp
 
+from leadq.accounts import ACCOUNT, ACCOUNT_KEY, ACCOUNT_MQA, QUALIFIED_BY_ACCOUNT
 from leadq.config import Condition, Config, EngagementRule
+from leadq.engagement import ENGAGEMENT_TOTAL, cap_label
+from leadq.grades import (
+    ENGAGEMENT_BAND,
+    FIT_GRADE,
+    FIT_SCORE,
+    GRADE_BAND,
+    engagement_columns,
+    fit_columns,
+)
 from leadq.sql import expressions as sql
+from leadq.sql.accounts import (
+    ACCOUNTED_MQL,
+    ACCOUNTED_REASON,
+    account_ctes,
+    accounts_table,
+)
 from leadq.sql.support import check_supported
 
 LEAD_ID = "lead_id"
@@ -26,6 +42,9 @@ _LOCAL_TIME = "_local_time"
 _DAY = "_day"
 _DECAY = "_decay"
 _UPDATED = "_updated"
+_FIT = "_fit"
+_TOTAL = "_total"
+_SCORE = "_score"
 
 
 def _col(name: str, table: str | None = None) -> exp.Column:
@@ -49,8 +68,73 @@ def _match(position: int) -> str:
     return f"_match_{position}"
 
 
-def _rank(position: int) -> str:
-    return f"_rank_{position}"
+def _rank(stage: str, position: int) -> str:
+    return f"_rank_{stage}_{position}"
+
+
+# The frequency limits of a rule apply in this order, each to the matches the ones before
+# kept, as in leadq.engagement.with_frequency_cuts.
+_STAGES = ("day", "period", "count")
+
+
+def _frequency_stages(rule: EngagementRule) -> list[tuple[str, int]]:
+    """List the frequency limits of `rule` in the order they apply, with the matches each keeps."""
+    stages: list[tuple[str, int]] = []
+    if rule.max_per_day is not None:
+        stages.append(("day", rule.max_per_day))
+    if rule.once_per_days is not None:
+        stages.append(("period", 1))
+    if rule.max_count is not None:
+        stages.append(("count", rule.max_count))
+    return stages
+
+
+def _group_sum(index: int) -> str:
+    return f"_group_sum_{index}"
+
+
+def _group(index: int) -> str:
+    return f"_group_{index}"
+
+
+def _sum(values: Sequence[exp.Expr]) -> exp.Expr:
+    """Add values left to right, in the order leadq.engagement adds them; 0 for none."""
+    if not values:
+        return sql.number(0)
+    total = values[0]
+    for value in values[1:]:
+        total = total + value
+    return total
+
+
+def _capped(total: exp.Expr, cap: float | None) -> exp.Expr:
+    if cap is None:
+        return total
+    return exp.Least(this=total, expressions=[sql.number(cap)])
+
+
+def _scale(score: exp.Expr, minimums: dict[str, float], fallback: str) -> exp.Expr:
+    """The best grade or band whose minimum `score` reaches, else `fallback`."""
+    steps = [
+        (score.copy() >= sql.number(minimum), sql.text(name)) for name, minimum in minimums.items()
+    ]
+    return sql.case(steps, sql.text(fallback))
+
+
+def _cap_note(cut: exp.Expr, label: str) -> tuple[exp.Expr, exp.Expr]:
+    """`label (-5.33)` where a cap cut points, for `reasons`."""
+    amount = sql.number_text(sql.round_half_away(cut.copy()))
+    return cut > sql.number(0), sql.concat(sql.text(f"{label} (-"), amount, sql.text(")"))
+
+
+def _comparison_text(name: str, value: exp.Expr, operator: str, bar: exp.Expr) -> exp.Expr:
+    """`score 55 >= 40`: a rounded value, the comparison and the bar it is compared with."""
+    return sql.concat(
+        sql.text(f"{name} "),
+        sql.number_text(value.copy()),
+        sql.text(f" {operator} "),
+        sql.number_text(bar.copy()),
+    )
 
 
 def _rule_label(position: int, rule: EngagementRule) -> str:
@@ -108,9 +192,32 @@ class ScoringQuery:
         `internal` adds the per-criterion and per-rule columns that the run summary counts.
         """
         query = self._final(internal=internal).order_by(_col(LEAD_ID))
-        return self._with_ctes(
-            query, self._lead_ctes() + self._activity_ctes() + self._score_ctes()
-        )
+        return self._with_ctes(query, self._lead_level_ctes())
+
+    def accounts(self, *, internal: bool = False) -> exp.Select:
+        """Every account with the columns of the `accounts` output, highest score first.
+
+        Needs `[accounts]` in the config. `internal` adds the account key, each filter's and
+        exclusion's outcome and every attribute the filters read.
+        """
+        section = self.config.accounts
+        assert section is not None
+        query = accounts_table(section, internal=internal)
+        return self._with_ctes(query, self._lead_level_ctes())
+
+    def _lead_level_ctes(self) -> list[tuple[str, exp.Select]]:
+        ctes = self._lead_ctes() + self._activity_ctes() + self._score_ctes()
+        ctes.append(("qualified", self._qualified()))
+        section = self.config.accounts
+        if section is not None:
+            ctes += account_ctes(
+                section,
+                self.config.mql,
+                self.lead_columns,
+                email=self.lead_columns.get(self.config.leads.email or ""),
+                decimal_comma=self.decimal_comma,
+            )
+        return ctes
 
     def activity_counts(self) -> exp.Select:
         """One row counting activities: total, rejected, unmatched, future, before, in window."""
@@ -275,6 +382,7 @@ class ScoringQuery:
         matched = exp.select(
             _col(LEAD_ID),
             _col(_LOCAL_TIME),
+            _col(_DAY),
             *([_col("_order")] if self.row_order else []),
             exp.alias_(self._decay(), _DECAY),
             *(
@@ -282,7 +390,8 @@ class ScoringQuery:
                 for p, rule in self.activity_rules
             ),
         ).from_("credits")
-        ranked = exp.select("*", *self._ranks()).from_("matched")
+        ranking = self._frequency_ctes()
+        counted_from = ranking[-1][0] if ranking else "matched"
         totals = (
             exp.select(
                 _col(LEAD_ID),
@@ -293,7 +402,7 @@ class ScoringQuery:
                         exp.alias_(
                             exp.Sum(
                                 this=sql.case(
-                                    [(self._counted(p, rule), exp.Literal.number(1))],
+                                    [(self._kept(p, rule), exp.Literal.number(1))],
                                     exp.Literal.number(0),
                                 )
                             ),
@@ -304,7 +413,7 @@ class ScoringQuery:
                                 this=sql.case(
                                     [
                                         (
-                                            self._counted(p, rule),
+                                            self._kept(p, rule),
                                             _col(_DECAY) * sql.number(rule.points),
                                         )
                                     ],
@@ -316,24 +425,32 @@ class ScoringQuery:
                     )
                 ),
             )
-            .from_("ranked")
+            .from_(counted_from)
             .group_by(_col(LEAD_ID))
         )
         return [
             *self._activity_time_ctes(),
             ("credits", credits),
             ("matched", matched),
-            ("ranked", ranked),
+            *ranking,
             ("activity_totals", totals),
         ]
 
+    def _age_days(self) -> exp.Expr:
+        """The whole days from an activity's day to the as-of day, as a double."""
+        age = exp.DateDiff(this=self._date(self.as_of), expression=_col(_DAY), unit=exp.var("DAY"))
+        return exp.cast(age, exp.DataType.Type.DOUBLE)
+
     def _decay(self) -> exp.Expr:
-        half_life = self.config.engagement.half_life_days
+        engagement = self.config.engagement
+        if engagement.decay == "linear":
+            lookback = sql.number(engagement.lookback_days)
+            return sql.number(1.0) - self._age_days() / lookback
+        half_life = engagement.half_life_days
         if not half_life:
             return sql.number(1.0)
-        age = exp.DateDiff(this=self._date(self.as_of), expression=_col(_DAY), unit=exp.var("DAY"))
-        age_days = exp.cast(age, exp.DataType.Type.DOUBLE)
-        return exp.Pow(this=sql.number(0.5), expression=exp.paren(age_days / sql.number(half_life)))
+        exponent = exp.paren(self._age_days() / sql.number(half_life))
+        return exp.Pow(this=sql.number(0.5), expression=exponent)
 
     def _rule_match(self, rule: EngagementRule) -> exp.Expr:
         checks: list[exp.Expr] = []
@@ -343,30 +460,55 @@ class ScoringQuery:
         checks.extend(self._condition(c, self.activity_columns, role="filter") for c in rule.where)
         return sql.is_true(sql.all_of(checks))
 
-    def _ranks(self) -> list[exp.Expr]:
-        ranks: list[exp.Expr] = []
-        for position, rule in self.activity_rules:
-            if rule.max_count is None:
-                continue
-            order = [exp.Ordered(this=_col(_LOCAL_TIME), desc=True, nulls_first=False)]
-            if self.row_order:
-                order.append(exp.Ordered(this=_col("_order"), desc=True, nulls_first=False))
-            window = exp.Window(
-                this=exp.RowNumber(),
-                partition_by=[_col(LEAD_ID), _col(_match(position))],
-                order=exp.Order(expressions=order),
-            )
-            ranks.append(exp.alias_(window, _rank(position)))
-        return ranks
+    def _frequency_ctes(self) -> list[tuple[str, exp.Select]]:
+        """Rank each lead's matches once per frequency limit, latest first, in one CTE per limit.
 
-    def _counted(self, position: int, rule: EngagementRule) -> exp.Expr:
-        if rule.max_count is None:
-            return _col(_match(position))
-        within_cap = _col(_rank(position)) <= exp.Literal.number(rule.max_count)
-        return exp.and_(_col(_match(position)), within_cap)
+        A limit ranks only the matches that the limits before it kept, by putting whether a
+        match is still kept into the window's partition.
+        """
+        ctes: list[tuple[str, exp.Select]] = []
+        previous = "matched"
+        for stage in _STAGES:
+            ranks = [
+                exp.alias_(self._stage_rank(stage, position, rule), _rank(stage, position))
+                for position, rule in self.activity_rules
+                if stage in dict(_frequency_stages(rule))
+            ]
+            if ranks:
+                name = f"ranked_by_{stage}"
+                ctes.append((name, exp.select("*", *ranks).from_(previous)))
+                previous = name
+        return ctes
+
+    def _stage_rank(self, stage: str, position: int, rule: EngagementRule) -> exp.Window:
+        partition: list[exp.Expr] = [_col(LEAD_ID), exp.paren(self._kept(position, rule, stage))]
+        if stage == "day":
+            partition.append(_col(_DAY))
+        elif stage == "period":
+            assert rule.once_per_days is not None
+            # period k holds the ages k*N to k*N+N-1, counted back from the as-of day
+            period = exp.Floor(this=self._age_days() / sql.number(rule.once_per_days))
+            partition.append(period)
+        order = [exp.Ordered(this=_col(_LOCAL_TIME), desc=True, nulls_first=False)]
+        if self.row_order:
+            order.append(exp.Ordered(this=_col("_order"), desc=True, nulls_first=False))
+        return exp.Window(
+            this=exp.RowNumber(), partition_by=partition, order=exp.Order(expressions=order)
+        )
+
+    def _kept(self, position: int, rule: EngagementRule, before: str | None = None) -> exp.Expr:
+        """Whether a match of `rule` counts after its limits, or after those before `before`."""
+        kept: exp.Expr = _col(_match(position))
+        for stage, limit in _frequency_stages(rule):
+            if stage == before:
+                break
+            kept = exp.and_(kept, _col(_rank(stage, position)) <= exp.Literal.number(limit))
+        return kept
 
     def _score_ctes(self) -> list[tuple[str, exp.Select]]:
+        """Judge fit, sum the points into groups, caps and the score, then grade and band."""
         fit = self.config.fit
+        engagement = self.config.engagement
         columns: list[exp.Expr] = [exp.Column(this=exp.Star(), table=exp.to_identifier("l"))]
         for position, condition in enumerate(fit.filters):
             check = self._condition(condition, self.lead_columns, role="filter", table="l")
@@ -376,6 +518,10 @@ class ScoringQuery:
             check = self._condition(exclusion, self.lead_columns, role="exclusion", table="l")
             label = f"fit.exclude[{position + 1}] ({exclusion.name!r})"
             columns.append(exp.alias_(_label_regexes(check, label), f"_exclusion_{position}"))
+        for position, criterion in enumerate(fit.points):
+            check = self._condition(criterion, self.lead_columns, role="filter", table="l")
+            label = f"fit.points[{position + 1}] ({criterion.name!r})"
+            columns.append(exp.alias_(_label_regexes(check, label), f"_fit_points_{position}"))
         for position, rule in enumerate(self.rules):
             columns.extend(self._rule_totals(position, rule))
 
@@ -387,15 +533,76 @@ class ScoringQuery:
                 join_type="left",
             )
 
-        total = sql.number(0)
-        for position in range(len(self.rules)):
-            total = total + _col(_points(position))
         failed: list[tuple[exp.Expr, exp.Expr]] = [
             (exp.not_(_col(f"_filter_{p}")), sql.text(c.name)) for p, c in enumerate(fit.filters)
         ]
         failed += [(_col(f"_exclusion_{p}"), sql.text(c.name)) for p, c in enumerate(fit.exclude)]
+        totaled_columns: list[exp.Expr] = [
+            exp.Star(),
+            exp.alias_(sql.joined_names(failed), "fit_failed"),
+        ]
+        if fit.points:
+            earned = [
+                sql.case([(_col(f"_fit_points_{p}"), sql.number(c.points))], sql.number(0))
+                for p, c in enumerate(fit.points)
+            ]
+            # the rounded score is the one written, so it is also the one the grades compare
+            totaled_columns.append(exp.alias_(sql.round_half_away(_sum(earned)), FIT_SCORE))
+        for index, group in enumerate(engagement.groups):
+            members = [_col(_points(p)) for p, r in enumerate(self.rules) if r.group == group.name]
+            totaled_columns.append(exp.alias_(_sum(members), _group_sum(index)))
+        totaled = exp.select(*totaled_columns).from_("judged")
+
+        # a cap limits from above only, so negative points are never cut
+        subtotals = [
+            exp.alias_(_capped(_col(_group_sum(index)), group.max_points), _group(index))
+            for index, group in enumerate(engagement.groups)
+        ]
+        ungrouped = [_col(_points(p)) for p, rule in enumerate(self.rules) if rule.group is None]
+        # groups first, then the other rules in config order, as leadq.engagement adds them
+        total = _sum([*(_col(_group(i)) for i in range(len(engagement.groups))), *ungrouped])
+        capped = exp.select("*", *subtotals).from_("totaled")
+        capped = exp.select("*", exp.alias_(total, _TOTAL)).from_(
+            exp.alias_(capped.subquery(), "s", table=True)
+        )
+
+        score = _capped(_col(_TOTAL), engagement.max_points)
+        decided_columns: list[exp.Expr] = [
+            exp.Star(),
+            exp.alias_(score, _SCORE),
+            exp.alias_(sql.round_half_away(score.copy()), "engagement_score"),
+            *(
+                exp.alias_(sql.round_half_away(_col(_group(index))), group.column, quoted=True)
+                for index, group in enumerate(engagement.groups)
+            ),
+            exp.alias_(self._reasons(), "reasons"),
+        ]
+        if fit.grades is not None and fit.fallback_grade is not None:
+            grade = _scale(_col(FIT_SCORE), fit.grades, fit.fallback_grade)
+            decided_columns.append(exp.alias_(grade, FIT_GRADE))
+        decided = exp.select(*decided_columns).from_("capped")
+
+        graded_columns: list[exp.Expr] = [exp.Star()]
+        if engagement.bands is not None and engagement.fallback_band is not None:
+            band = _scale(_col("engagement_score"), engagement.bands, engagement.fallback_band)
+            graded_columns.append(exp.alias_(band, ENGAGEMENT_BAND))
+            if fit.grade_names():
+                cell = sql.concat(_col(FIT_GRADE), band.copy())
+                graded_columns.append(exp.alias_(cell, GRADE_BAND))
+        graded = exp.select(*graded_columns).from_("decided")
+        return [
+            ("judged", judged),
+            ("totaled", totaled),
+            ("capped", capped),
+            ("decided", decided),
+            ("graded", graded),
+        ]
+
+    def _reasons(self) -> exp.Expr:
+        """`reasons`: each rule that counted, by name, then the notes of the caps that cut."""
+        engagement = self.config.engagement
         by_name = sorted(range(len(self.rules)), key=lambda position: self.rules[position].name)
-        reasons = [
+        parts: list[tuple[exp.Expr, exp.Expr]] = [
             (
                 _col(_count(p)) > exp.Literal.number(0),
                 sql.concat(
@@ -407,13 +614,14 @@ class ScoringQuery:
             )
             for p in by_name
         ]
-        decided = exp.select(
-            "*",
-            exp.alias_(sql.joined_names(failed), "fit_failed"),
-            exp.alias_(sql.round_half_away(total), "engagement_score"),
-            exp.alias_(sql.joined_names(reasons), "reasons"),
-        ).from_("judged")
-        return [("judged", judged), ("decided", decided)]
+        for index, group in enumerate(engagement.groups):
+            if group.max_points is not None:
+                cut = _col(_group_sum(index)) - _col(_group(index))
+                parts.append(_cap_note(cut, cap_label(group.max_points, group.name)))
+        if engagement.max_points is not None:
+            cut = _col(_TOTAL) - _capped(_col(_TOTAL), engagement.max_points)
+            parts.append(_cap_note(cut, cap_label(engagement.max_points)))
+        return sql.joined_names(parts)
 
     def _rule_totals(self, position: int, rule: EngagementRule) -> list[exp.Expr]:
         if rule.source == "lead":
@@ -447,9 +655,9 @@ class ScoringQuery:
             ),
         ]
 
-    def _final(self, *, internal: bool) -> exp.Select:
+    def _qualified(self) -> exp.Select:
+        """Every lead with `_fit`, `mql` and `mql_reason`, before any account rule."""
         mql = self.config.mql
-        score = _col("engagement_score")
         is_fit = _col("fit_failed").eq(sql.text(""))
         hits = sql.joined_names(
             [
@@ -459,40 +667,49 @@ class ScoringQuery:
             ]
         )
         has_hits = exp.paren(hits).neq(sql.text(""))
-        if mql.threshold is None:
-            over: exp.Expr = exp.false()
-            score_text: exp.Expr = sql.text("")
-            below: exp.Expr = sql.text("no qualifying activity")
-        else:
+        reached: list[tuple[exp.Expr, exp.Expr]] = []
+        below_texts: list[exp.Expr] = []
+        if mql.threshold is not None:
+            score = _col("engagement_score")
             threshold = sql.number(mql.threshold)
-            over = score >= threshold
-            score_text = sql.concat(
-                sql.text("score "),
-                sql.number_text(score),
-                sql.text(" >= "),
-                sql.number_text(threshold),
+            reached.append((score >= threshold, _comparison_text("score", score, ">=", threshold)))
+            below_texts.append(_comparison_text("score", score, "<", threshold))
+        if mql.cells:
+            in_cell = _col(GRADE_BAND).isin(*(sql.text(cell) for cell in mql.cells))
+            reached.append((in_cell, sql.concat(sql.text("cell "), _col(GRADE_BAND))))
+            below_texts.append(
+                sql.concat(sql.text("cell "), _col(GRADE_BAND), sql.text(" not listed"))
             )
-            below = sql.concat(
-                sql.text("score "),
-                sql.number_text(score),
-                sql.text(" < "),
-                sql.number_text(threshold),
-            )
-        is_mql = exp.and_(is_fit, exp.paren(exp.or_(over, has_hits)))
-        qualified = sql.case(
-            [
-                (
-                    exp.and_(over.copy(), has_hits.copy()),
-                    sql.concat(score_text, sql.text("; "), hits.copy()),
-                ),
-                (over.copy(), score_text.copy()),
-            ],
-            hits.copy(),
-        )
-        reason = sql.case(
-            [(exp.not_(is_fit.copy()), sql.text("not fit")), (is_mql.copy(), qualified)], below
-        )
+        if mql.threshold is None and mql.qualifying_rules:
+            below_texts.append(sql.text("no qualifying activity"))
+        reached.append((has_hits, hits.copy()))
 
+        grade_ok: exp.Expr = exp.true()
+        if mql.min_grade is not None:
+            names = self.config.fit.grade_names()
+            good_enough = names[: names.index(mql.min_grade) + 1]
+            grade_ok = _col(FIT_GRADE).isin(*(sql.text(grade) for grade in good_enough))
+        qualifies = exp.or_(*(check.copy() for check, _ in reached))
+        is_mql = exp.and_(is_fit, grade_ok, exp.paren(qualifies))
+
+        below: exp.Expr = sql.text("")
+        for position, text in enumerate(below_texts):
+            below = text if position == 0 else sql.concat(below, sql.text("; "), text)
+        branches: list[tuple[exp.Expr, exp.Expr]] = [(exp.not_(is_fit.copy()), sql.text("not fit"))]
+        if mql.min_grade is not None:
+            below_grade = sql.concat(
+                sql.text("grade "), _col(FIT_GRADE), sql.text(f" below {mql.min_grade}")
+            )
+            branches.append((exp.not_(grade_ok.copy()), below_grade))
+        branches.append((is_mql.copy(), sql.joined_names(reached)))
+        return exp.select(
+            "*",
+            exp.alias_(is_fit.copy(), _FIT),
+            exp.alias_(is_mql, "mql"),
+            exp.alias_(sql.case(branches, below), "mql_reason"),
+        ).from_("graded")
+
+    def _final(self, *, internal: bool) -> exp.Select:
         outputs: list[exp.Expr] = [_col(LEAD_ID)]
         if self.config.leads.email:
             outputs.append(exp.alias_(_col(self.lead_columns[self.config.leads.email]), "email"))
@@ -501,20 +718,41 @@ class ScoringQuery:
             if column not in named:
                 named.add(column)
                 outputs.append(exp.alias_(_col(self.lead_columns[column]), column, quoted=True))
-        outputs += [
-            exp.alias_(is_fit.copy(), "fit"),
-            _col("fit_failed"),
-            score,
-            _col("reasons"),
-            exp.alias_(is_mql, "mql"),
-            exp.alias_(reason, "mql_reason"),
-        ]
+        outputs += [exp.alias_(_col(_FIT), "fit"), _col("fit_failed")]
+        outputs += [_col(column) for column in fit_columns(self.config)]
+        outputs.append(_col("engagement_score"))
+        outputs += [_col(group.column) for group in self.config.engagement.groups]
+        outputs += [_col(column) for column in engagement_columns(self.config)]
+        outputs.append(_col("reasons"))
+        if self.config.accounts is None:
+            outputs += [_col("mql"), _col("mql_reason")]
+        else:
+            outputs += [
+                exp.alias_(_col(ACCOUNTED_MQL), "mql"),
+                exp.alias_(_col(ACCOUNTED_REASON), "mql_reason"),
+                _col(ACCOUNT),
+                _col(ACCOUNT_MQA),
+            ]
         if internal:
-            outputs += [_col(f"_filter_{p}") for p in range(len(self.config.fit.filters))]
-            outputs += [_col(f"_exclusion_{p}") for p in range(len(self.config.fit.exclude))]
-            for position in range(len(self.rules)):
-                outputs += [_col(_count(position)), _col(_points(position))]
-        return exp.select(*outputs).from_("decided")
+            outputs += self._internal_columns(named)
+        source = "qualified" if self.config.accounts is None else "accounted"
+        return exp.select(*outputs).from_(source)
+
+    def _internal_columns(self, named: set[str]) -> list[exp.Expr]:
+        """The columns that the run summary, the report and `leadq explain` read besides outputs."""
+        config = self.config
+        columns: list[exp.Expr] = [_col(f"_filter_{p}") for p in range(len(config.fit.filters))]
+        columns += [_col(f"_exclusion_{p}") for p in range(len(config.fit.exclude))]
+        columns += [_col(f"_fit_points_{p}") for p in range(len(config.fit.points))]
+        for position in range(len(self.rules)):
+            columns += [_col(_count(position)), _col(_points(position))]
+        columns.append(exp.alias_(_col(_SCORE), ENGAGEMENT_TOTAL))
+        group_by = config.report.group_by
+        if group_by and group_by not in named:
+            columns.append(exp.alias_(_col(self.lead_columns[group_by]), group_by, quoted=True))
+        if config.accounts is not None:
+            columns += [_col(ACCOUNT_KEY), _col(QUALIFIED_BY_ACCOUNT)]
+        return columns
 
     def _condition(
         self, condition: Condition, columns: dict[str, str], *, role: str, table: str | None = None

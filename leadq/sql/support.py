@@ -11,12 +11,15 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from leadq.config import (
+    AccountsSection,
     ActivitiesSection,
     Config,
+    EngagementGroup,
     EngagementRule,
     EngagementSection,
     Exclusion,
     FitFilter,
+    FitPoints,
     FitSection,
     InputsSection,
     LeadsSection,
@@ -45,7 +48,21 @@ _CONDITION_KEYS = {
 # The settings of each config model that the SQL generator reproduces exactly. A model that
 # is not listed at all is refused wherever it is set.
 SUPPORTED_KEYS: dict[type[BaseModel], set[str]] = {
-    Config: {"inputs", "leads", "activities", "fit", "engagement", "mql", "output"},
+    Config: {
+        "inputs",
+        "leads",
+        "activities",
+        "fit",
+        "engagement",
+        "mql",
+        "accounts",
+        "output",
+        "report",
+        "outcomes",
+        "state",
+        "handoff",
+        "notify",
+    },
     # the SQL reads tables, so the file-reading settings only matter to --engine runs, which
     # read the files with leadq's own readers
     InputsSection: {
@@ -59,15 +76,50 @@ SUPPORTED_KEYS: dict[type[BaseModel], set[str]] = {
     },
     LeadsSection: {"id", "email", "updated_at"},
     ActivitiesSection: {"lead_id", "email", "type", "timestamp", "timezone"},
-    FitSection: {"filters", "exclude"},
+    FitSection: {"filters", "exclude", "points", "grades", "fallback_grade"},
     FitFilter: _CONDITION_KEYS | {"name"},
     Exclusion: _CONDITION_KEYS | {"name"},
+    FitPoints: _CONDITION_KEYS | {"name", "points"},
     WhereCondition: _CONDITION_KEYS,
-    EngagementSection: {"lookback_days", "half_life_days", "rules"},
-    EngagementRule: {"name", "source", "type", "where", "points", "max_count"},
-    MqlSection: {"threshold", "qualifying_rules"},
+    EngagementSection: {
+        "lookback_days",
+        "decay",
+        "half_life_days",
+        "max_points",
+        "groups",
+        "rules",
+        "bands",
+        "fallback_band",
+    },
+    EngagementGroup: {"name", "max_points"},
+    EngagementRule: {
+        "name",
+        "source",
+        "type",
+        "where",
+        "points",
+        "max_count",
+        "max_per_day",
+        "once_per_days",
+        "group",
+    },
+    MqlSection: {"threshold", "qualifying_rules", "min_grade", "cells", "account_rule"},
+    AccountsSection: {
+        "key",
+        "key_from_email",
+        "key_case_sensitive",
+        "engagement",
+        "leads",
+        "filters",
+        "exclude",
+        "threshold",
+        "min_engaged_leads",
+    },
     OutputSection: {"columns"},
 }
+# Sections that change no score: the run reads them after scoring, from the ScoringResult
+# that --engine runs return as well, so their contents need no check here.
+UNSCORED_SECTIONS = {"report", "outcomes", "state", "handoff", "notify"}
 
 
 class NotSupportedError(ConfigError):
@@ -102,6 +154,8 @@ def _unsupported(model: BaseModel, location: str) -> list[str]:
         if name not in known:
             if value != field.get_default(call_default_factory=True):
                 problems.append(not_supported(key, where))
+            continue
+        if type(model) is Config and name in UNSCORED_SECTIONS:
             continue
         problems.extend(_unsupported_in_value(value, path))
     return problems
