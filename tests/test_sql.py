@@ -170,7 +170,7 @@ def _messy_features(folder: Path, *, decay: str = "half_life") -> Config:
         {"name": "Download streak", "type": "content_download", "points": 4, "once_per_days": 2}
     )
     raw["engagement"]["groups"] = [{"name": "web", "max_points": 25}, {"name": "empty"}]
-    raw["engagement"]["max_points"] = 30
+    raw["engagement"]["max_points"] = 25.5
     raw["engagement"]["bands"] = {"hot": 20, "warm": 5}
     raw["engagement"]["fallback_band"] = "cold"
     raw["fit"]["points"] = [
@@ -289,6 +289,81 @@ def test_messy_scores_worked_out_by_hand(tmp_path: Path) -> None:
     assert result.activity_counts.future_dated == 2
 
 
+def _row_of(result: ScoringResult, lead_id: str) -> dict[str, Any]:
+    return result.scored_leads.filter(pl.col("lead_id") == lead_id).row(0, named=True)
+
+
+def test_messy_features_worked_out_by_hand(tmp_path: Path) -> None:
+    result = score_leads_in_engine(_messy_features(tmp_path), engine="duckdb", as_of=AS_OF)
+    # L3: three pricing views at one time on the 29th (age 1, decay 0.5 ** (1/7) = 0.9057).
+    # Pricing keeps 2 (max_count): 27.17; Any view keeps 2 a day (max_per_day): 2.72. The
+    # web group caps their 29.89 at 25, cutting 4.89
+    l3 = _row_of(result, "L3")
+    assert l3["reasons"] == "Any view x2 +2.72; Pricing x2 +27.17; group web capped at 25 (-4.89)"
+    assert l3["engagement_score"] == 25.0
+    assert l3["group_web"] == 25.0
+    assert l3["group_empty"] == 0.0
+    # fit points: SOFTWARE equals software (+30), 80 staff is not mid-size, no newsletter
+    # column value, no free mail: 30, grade B; score 25 is band hot, and cell Bhot is listed,
+    # though 25 is below the threshold 28
+    assert (l3["fit_score"], l3["fit_grade"], l3["engagement_band"]) == (30.0, "B", "hot")
+    assert l3["grade_band"] == "Bhot"
+    assert l3["mql_reason"].startswith("cell Bhot; account x.example is MQA (")
+    # L2: downloads on the 28th (age 2, decay 0.8203) and the 27th (age 3). Download keeps
+    # one per 3 days back from the as-of day (ages 0-2 and 3-5), so both, then max_count 1
+    # the latest: -3.3 * 0.8203 = -2.71. Download streak keeps one per 2 days (ages 2-3 are
+    # one period): 4 * 0.8203 = 3.28. The group gives 25, the total 25.57 is capped at 25.5
+    l2 = _row_of(result, "L2")
+    assert "Download x1 -2.71; Download streak x1 +3.28;" in l2["reasons"]
+    assert l2["reasons"].endswith("group web capped at 25 (-2.27); total capped at 25.5 (-0.07)")
+    assert l2["engagement_score"] == 25.5
+    # L5 is fit but grade C, below min_grade B, yet its account x.example is an MQA
+    l5 = _row_of(result, "L5")
+    assert l5["mql"]
+    assert l5["mql_reason"].startswith("account x.example is MQA (score ")
+    accounts = result.account_table
+    assert accounts is not None
+    assert accounts.get_column("account").to_list() == ["x.example", "gmail.example"]
+    assert accounts.get_column("engaged_lead_ids").to_list()[0] == "L2; L1; L3; L5; L6"
+
+
+def test_linear_decay_worked_out_by_hand(tmp_path: Path) -> None:
+    config = _messy_features(tmp_path, decay="linear")
+    result = score_leads_in_engine(config, engine="duckdb", as_of=AS_OF)
+    # L3: age 1 of a 10-day window earns 1 - 1/10 = 0.9: Pricing 2 * 15 * 0.9 = 27, Any view
+    # 2 * 1.5 * 0.9 = 2.7
+    assert _row_of(result, "L3")["reasons"] == (
+        "Any view x2 +2.7; Pricing x2 +27; group web capped at 25 (-4.7)"
+    )
+    # L6: one email click on the 24th, age 6: 1.5 * 0.4 = 0.6
+    assert _row_of(result, "L6")["engagement_score"] == 0.6
+
+
+def test_ledger_with_engine_is_refused(tmp_path: Path) -> None:
+    args = ["score", "--config", str(ROOT / "configs" / "b2c.toml"), "--as-of", "2026-11-30"]
+    result = CliRunner().invoke(
+        app, [*args, "--engine", "duckdb", "--ledger", "--out", str(tmp_path / "out")]
+    )
+    assert result.exit_code == 2
+    assert "--ledger needs the default engine" in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_score_engine_duckdb_writes_report_state_and_accounts(tmp_path: Path) -> None:
+    config = str(ROOT / "configs" / "b2b.toml")
+    runner = CliRunner()
+    for engine in ("polars", "duckdb"):
+        args = ["score", "--config", config, "--as-of", "2026-11-30", "-q", "--engine", engine]
+        args += ["--out", str(tmp_path / engine), "--report", str(tmp_path / f"{engine}.html")]
+        args += ["--state", str(tmp_path / f"{engine}.state")]
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.output
+        assert (tmp_path / f"{engine}.html").stat().st_size > 0
+    for name in ("scored_leads.csv", "mqls.csv", "accounts.csv", "new_mqls.csv"):
+        polars_file = (tmp_path / "polars" / name).read_bytes()
+        assert (tmp_path / "duckdb" / name).read_bytes() == polars_file, name
+
+
 def test_golden_files_match_and_parse_back() -> None:
     update = os.environ.get("LEADQ_UPDATE_GOLDEN") == "1"
     for name in SAMPLES:
@@ -303,11 +378,12 @@ def test_golden_files_match_and_parse_back() -> None:
                 "LEADQ_UPDATE_GOLDEN=1 pytest tests/test_sql.py and review the diff"
             )
             statements = [s for s in sqlglot.parse(script, read=dialect) if s is not None]
-            assert [type(s).__name__ for s in statements] == ["Drop", "Create"]
+            tables = 2 if config.accounts is not None else 1
+            assert [type(s).__name__ for s in statements] == ["Drop", "Create"] * tables
 
 
 def test_unknown_setting_is_refused_naming_the_rule(monkeypatch: pytest.MonkeyPatch) -> None:
-    # pretend max_count were a setting added after the generator, as once_per_days will be
+    # pretend max_count were a setting added after the generator
     known = support.SUPPORTED_KEYS[support.EngagementRule] - {"max_count"}
     monkeypatch.setitem(support.SUPPORTED_KEYS, support.EngagementRule, known)
     config = load_config(ROOT / "configs" / "b2b.toml")

@@ -148,8 +148,10 @@ def _totals(section: AccountsSection) -> exp.Select:
         this=exp.Order(
             this=sql.case([(engaged.copy(), _col(LEAD_ID))]),
             expressions=[
+                # neither is ever null; these null orders are each warehouse's default,
+                # which BigQuery needs, because it cannot set one in an aggregate
                 exp.Ordered(this=score.copy(), desc=True, nulls_first=False),
-                exp.Ordered(this=_col(LEAD_ID), nulls_first=False),
+                exp.Ordered(this=_col(LEAD_ID), nulls_first=True),
             ],
         ),
         separator=sql.text("; "),

@@ -190,6 +190,7 @@ WITH lead_rows AS (
   SELECT
     lead_id,
     _local_time,
+    _day,
     POWER(
       CAST(0.5 AS DOUBLE),
       (
@@ -212,45 +213,53 @@ WITH lead_rows AS (
       _type IN ('unsubscribe')
     ), FALSE) AS _match_4
   FROM credits
-), ranked AS (
+), ranked_by_count AS (
   SELECT
     *,
-    ROW_NUMBER() OVER (PARTITION BY lead_id, _match_0 ORDER BY _local_time DESC) AS _rank_0,
-    ROW_NUMBER() OVER (PARTITION BY lead_id, _match_1 ORDER BY _local_time DESC) AS _rank_1,
-    ROW_NUMBER() OVER (PARTITION BY lead_id, _match_2 ORDER BY _local_time DESC) AS _rank_2,
-    ROW_NUMBER() OVER (PARTITION BY lead_id, _match_3 ORDER BY _local_time DESC) AS _rank_3
+    ROW_NUMBER() OVER (PARTITION BY lead_id, (
+      _match_0
+    ) ORDER BY _local_time DESC) AS _rank_count_0,
+    ROW_NUMBER() OVER (PARTITION BY lead_id, (
+      _match_1
+    ) ORDER BY _local_time DESC) AS _rank_count_1,
+    ROW_NUMBER() OVER (PARTITION BY lead_id, (
+      _match_2
+    ) ORDER BY _local_time DESC) AS _rank_count_2,
+    ROW_NUMBER() OVER (PARTITION BY lead_id, (
+      _match_3
+    ) ORDER BY _local_time DESC) AS _rank_count_3
   FROM matched
 ), activity_totals AS (
   SELECT
     lead_id,
-    SUM(CASE WHEN _match_0 AND _rank_0 <= 1 THEN 1 ELSE 0 END) AS _count_0,
+    SUM(CASE WHEN _match_0 AND _rank_count_0 <= 1 THEN 1 ELSE 0 END) AS _count_0,
     SUM(
       CASE
-        WHEN _match_0 AND _rank_0 <= 1
+        WHEN _match_0 AND _rank_count_0 <= 1
         THEN _decay * CAST(15.0 AS DOUBLE)
         ELSE CAST(0.0 AS DOUBLE)
       END
     ) AS _points_0,
-    SUM(CASE WHEN _match_1 AND _rank_1 <= 3 THEN 1 ELSE 0 END) AS _count_1,
+    SUM(CASE WHEN _match_1 AND _rank_count_1 <= 3 THEN 1 ELSE 0 END) AS _count_1,
     SUM(
       CASE
-        WHEN _match_1 AND _rank_1 <= 3
+        WHEN _match_1 AND _rank_count_1 <= 3
         THEN _decay * CAST(10.0 AS DOUBLE)
         ELSE CAST(0.0 AS DOUBLE)
       END
     ) AS _points_1,
-    SUM(CASE WHEN _match_2 AND _rank_2 <= 4 THEN 1 ELSE 0 END) AS _count_2,
+    SUM(CASE WHEN _match_2 AND _rank_count_2 <= 4 THEN 1 ELSE 0 END) AS _count_2,
     SUM(
       CASE
-        WHEN _match_2 AND _rank_2 <= 4
+        WHEN _match_2 AND _rank_count_2 <= 4
         THEN _decay * CAST(5.0 AS DOUBLE)
         ELSE CAST(0.0 AS DOUBLE)
       END
     ) AS _points_2,
-    SUM(CASE WHEN _match_3 AND _rank_3 <= 2 THEN 1 ELSE 0 END) AS _count_3,
+    SUM(CASE WHEN _match_3 AND _rank_count_3 <= 2 THEN 1 ELSE 0 END) AS _count_3,
     SUM(
       CASE
-        WHEN _match_3 AND _rank_3 <= 2
+        WHEN _match_3 AND _rank_count_3 <= 2
         THEN _decay * CAST(20.0 AS DOUBLE)
         ELSE CAST(0.0 AS DOUBLE)
       END
@@ -259,7 +268,7 @@ WITH lead_rows AS (
     SUM(
       CASE WHEN _match_4 THEN _decay * CAST(-25.0 AS DOUBLE) ELSE CAST(0.0 AS DOUBLE) END
     ) AS _points_4
-  FROM ranked
+  FROM ranked_by_count
   GROUP BY
     lead_id
 ), judged AS (
@@ -368,27 +377,35 @@ WITH lead_rows AS (
   FROM leads_kept AS l
   LEFT JOIN activity_totals AS t
     ON l.lead_id = t.lead_id
-), decided AS (
+), totaled AS (
   SELECT
     *,
     SUBSTRING(
       CASE WHEN NOT _filter_0 THEN '; ' || 'Age group' ELSE '' END || CASE WHEN NOT _filter_1 THEN '; ' || 'Income' ELSE '' END || CASE WHEN NOT _filter_2 THEN '; ' || 'Lifestyle segment' ELSE '' END || CASE WHEN NOT _filter_3 THEN '; ' || 'Shipping market' ELSE '' END || CASE WHEN _exclusion_0 THEN '; ' || 'Disposable e-mail' ELSE '' END,
       3
-    ) AS fit_failed,
+    ) AS fit_failed
+  FROM judged
+), capped AS (
+  SELECT
+    *,
+    _points_0 + _points_1 + _points_2 + _points_3 + _points_4 + _points_5 AS _total
+  FROM (
+    SELECT
+      *
+    FROM totaled
+  ) AS s
+), decided AS (
+  SELECT
+    *,
+    _total AS _score,
     (
       (
         (
-          SIGN(
-            CAST(0.0 AS DOUBLE) + _points_0 + _points_1 + _points_2 + _points_3 + _points_4 + _points_5
-          ) * FLOOR(
+          SIGN(_total) * FLOOR((
             (
-              (
-                ABS(
-                  CAST(0.0 AS DOUBLE) + _points_0 + _points_1 + _points_2 + _points_3 + _points_4 + _points_5
-                ) + CAST(1e-09 AS DOUBLE)
-              ) * 100
-            ) + CAST(0.5 AS DOUBLE)
-          )
+              ABS(_total) + CAST(1e-09 AS DOUBLE)
+            ) * 100
+          ) + CAST(0.5 AS DOUBLE))
         ) / CAST(100.0 AS DOUBLE)
       ) + CAST(0.0 AS DOUBLE)
     ) AS engagement_score,
@@ -1422,40 +1439,89 @@ WITH lead_rows AS (
       END,
       3
     ) AS reasons
-  FROM judged
-)
-SELECT
-  lead_id,
-  _l1 AS email,
-  _l7 AS `First Name`,
-  _l8 AS `Last Name`,
-  _l4 AS `Lifestyle Segment`,
-  _l5 AS `Country`,
-  _l9 AS `Region`,
-  fit_failed = '' AS fit,
-  fit_failed,
-  engagement_score,
-  reasons,
-  fit_failed = ''
-  AND (
-    engagement_score >= CAST(25.0 AS DOUBLE) OR (
-      ''
-    ) <> ''
-  ) AS mql,
-  CASE
-    WHEN NOT fit_failed = ''
-    THEN 'not fit'
-    WHEN fit_failed = ''
+  FROM capped
+), graded AS (
+  SELECT
+    *
+  FROM decided
+), qualified AS (
+  SELECT
+    *,
+    fit_failed = '' AS _fit,
+    fit_failed = ''
+    AND TRUE
     AND (
       engagement_score >= CAST(25.0 AS DOUBLE) OR (
         ''
       ) <> ''
-    )
-    THEN CASE
-      WHEN engagement_score >= CAST(25.0 AS DOUBLE) AND (
-        ''
-      ) <> ''
-      THEN 'score ' || CASE
+    ) AS mql,
+    CASE
+      WHEN NOT fit_failed = ''
+      THEN 'not fit'
+      WHEN fit_failed = ''
+      AND TRUE
+      AND (
+        engagement_score >= CAST(25.0 AS DOUBLE) OR (
+          ''
+        ) <> ''
+      )
+      THEN SUBSTRING(
+        CASE
+          WHEN engagement_score >= CAST(25.0 AS DOUBLE)
+          THEN '; ' || 'score ' || CASE
+            WHEN engagement_score < CAST(0.0 AS DOUBLE)
+            AND CAST(ROUND(ABS(engagement_score) * 100) AS BIGINT) > 0
+            THEN '-'
+            ELSE ''
+          END || CAST(CAST((
+            CAST(ROUND(ABS(engagement_score) * 100) AS BIGINT) - (
+              CAST(ROUND(ABS(engagement_score) * 100) AS BIGINT) % 100
+            )
+          ) / 100 AS BIGINT) AS STRING) || CASE
+            WHEN (
+              CAST(ROUND(ABS(engagement_score) * 100) AS BIGINT) % 100
+            ) = 0
+            THEN ''
+            WHEN (
+              CAST(ROUND(ABS(engagement_score) * 100) AS BIGINT) % 100 % 10
+            ) = 0
+            THEN '.' || CAST(CAST((
+              (
+                CAST(ROUND(ABS(engagement_score) * 100) AS BIGINT) % 100
+              ) / 10
+            ) AS BIGINT) AS STRING)
+            ELSE '.' || LPAD(CAST(CAST(ROUND(ABS(engagement_score) * 100) AS BIGINT) % 100 AS STRING), 2, '0')
+          END || ' >= ' || CASE
+            WHEN CAST(25.0 AS DOUBLE) < CAST(0.0 AS DOUBLE)
+            AND CAST(ROUND(ABS(CAST(25.0 AS DOUBLE)) * 100) AS BIGINT) > 0
+            THEN '-'
+            ELSE ''
+          END || CAST(CAST((
+            CAST(ROUND(ABS(CAST(25.0 AS DOUBLE)) * 100) AS BIGINT) - (
+              CAST(ROUND(ABS(CAST(25.0 AS DOUBLE)) * 100) AS BIGINT) % 100
+            )
+          ) / 100 AS BIGINT) AS STRING) || CASE
+            WHEN (
+              CAST(ROUND(ABS(CAST(25.0 AS DOUBLE)) * 100) AS BIGINT) % 100
+            ) = 0
+            THEN ''
+            WHEN (
+              CAST(ROUND(ABS(CAST(25.0 AS DOUBLE)) * 100) AS BIGINT) % 100 % 10
+            ) = 0
+            THEN '.' || CAST(CAST((
+              (
+                CAST(ROUND(ABS(CAST(25.0 AS DOUBLE)) * 100) AS BIGINT) % 100
+              ) / 10
+            ) AS BIGINT) AS STRING)
+            ELSE '.' || LPAD(CAST(CAST(ROUND(ABS(CAST(25.0 AS DOUBLE)) * 100) AS BIGINT) % 100 AS STRING), 2, '0')
+          END
+          ELSE ''
+        END || CASE WHEN (
+          ''
+        ) <> '' THEN '; ' || '' ELSE '' END,
+        3
+      )
+      ELSE 'score ' || CASE
         WHEN engagement_score < CAST(0.0 AS DOUBLE)
         AND CAST(ROUND(ABS(engagement_score) * 100) AS BIGINT) > 0
         THEN '-'
@@ -1478,55 +1544,7 @@ SELECT
           ) / 10
         ) AS BIGINT) AS STRING)
         ELSE '.' || LPAD(CAST(CAST(ROUND(ABS(engagement_score) * 100) AS BIGINT) % 100 AS STRING), 2, '0')
-      END || ' >= ' || CASE
-        WHEN CAST(25.0 AS DOUBLE) < CAST(0.0 AS DOUBLE)
-        AND CAST(ROUND(ABS(CAST(25.0 AS DOUBLE)) * 100) AS BIGINT) > 0
-        THEN '-'
-        ELSE ''
-      END || CAST(CAST((
-        CAST(ROUND(ABS(CAST(25.0 AS DOUBLE)) * 100) AS BIGINT) - (
-          CAST(ROUND(ABS(CAST(25.0 AS DOUBLE)) * 100) AS BIGINT) % 100
-        )
-      ) / 100 AS BIGINT) AS STRING) || CASE
-        WHEN (
-          CAST(ROUND(ABS(CAST(25.0 AS DOUBLE)) * 100) AS BIGINT) % 100
-        ) = 0
-        THEN ''
-        WHEN (
-          CAST(ROUND(ABS(CAST(25.0 AS DOUBLE)) * 100) AS BIGINT) % 100 % 10
-        ) = 0
-        THEN '.' || CAST(CAST((
-          (
-            CAST(ROUND(ABS(CAST(25.0 AS DOUBLE)) * 100) AS BIGINT) % 100
-          ) / 10
-        ) AS BIGINT) AS STRING)
-        ELSE '.' || LPAD(CAST(CAST(ROUND(ABS(CAST(25.0 AS DOUBLE)) * 100) AS BIGINT) % 100 AS STRING), 2, '0')
-      END || '; ' || ''
-      WHEN engagement_score >= CAST(25.0 AS DOUBLE)
-      THEN 'score ' || CASE
-        WHEN engagement_score < CAST(0.0 AS DOUBLE)
-        AND CAST(ROUND(ABS(engagement_score) * 100) AS BIGINT) > 0
-        THEN '-'
-        ELSE ''
-      END || CAST(CAST((
-        CAST(ROUND(ABS(engagement_score) * 100) AS BIGINT) - (
-          CAST(ROUND(ABS(engagement_score) * 100) AS BIGINT) % 100
-        )
-      ) / 100 AS BIGINT) AS STRING) || CASE
-        WHEN (
-          CAST(ROUND(ABS(engagement_score) * 100) AS BIGINT) % 100
-        ) = 0
-        THEN ''
-        WHEN (
-          CAST(ROUND(ABS(engagement_score) * 100) AS BIGINT) % 100 % 10
-        ) = 0
-        THEN '.' || CAST(CAST((
-          (
-            CAST(ROUND(ABS(engagement_score) * 100) AS BIGINT) % 100
-          ) / 10
-        ) AS BIGINT) AS STRING)
-        ELSE '.' || LPAD(CAST(CAST(ROUND(ABS(engagement_score) * 100) AS BIGINT) % 100 AS STRING), 2, '0')
-      END || ' >= ' || CASE
+      END || ' < ' || CASE
         WHEN CAST(25.0 AS DOUBLE) < CAST(0.0 AS DOUBLE)
         AND CAST(ROUND(ABS(CAST(25.0 AS DOUBLE)) * 100) AS BIGINT) > 0
         THEN '-'
@@ -1550,56 +1568,23 @@ SELECT
         ) AS BIGINT) AS STRING)
         ELSE '.' || LPAD(CAST(CAST(ROUND(ABS(CAST(25.0 AS DOUBLE)) * 100) AS BIGINT) % 100 AS STRING), 2, '0')
       END
-      ELSE ''
-    END
-    ELSE 'score ' || CASE
-      WHEN engagement_score < CAST(0.0 AS DOUBLE)
-      AND CAST(ROUND(ABS(engagement_score) * 100) AS BIGINT) > 0
-      THEN '-'
-      ELSE ''
-    END || CAST(CAST((
-      CAST(ROUND(ABS(engagement_score) * 100) AS BIGINT) - (
-        CAST(ROUND(ABS(engagement_score) * 100) AS BIGINT) % 100
-      )
-    ) / 100 AS BIGINT) AS STRING) || CASE
-      WHEN (
-        CAST(ROUND(ABS(engagement_score) * 100) AS BIGINT) % 100
-      ) = 0
-      THEN ''
-      WHEN (
-        CAST(ROUND(ABS(engagement_score) * 100) AS BIGINT) % 100 % 10
-      ) = 0
-      THEN '.' || CAST(CAST((
-        (
-          CAST(ROUND(ABS(engagement_score) * 100) AS BIGINT) % 100
-        ) / 10
-      ) AS BIGINT) AS STRING)
-      ELSE '.' || LPAD(CAST(CAST(ROUND(ABS(engagement_score) * 100) AS BIGINT) % 100 AS STRING), 2, '0')
-    END || ' < ' || CASE
-      WHEN CAST(25.0 AS DOUBLE) < CAST(0.0 AS DOUBLE)
-      AND CAST(ROUND(ABS(CAST(25.0 AS DOUBLE)) * 100) AS BIGINT) > 0
-      THEN '-'
-      ELSE ''
-    END || CAST(CAST((
-      CAST(ROUND(ABS(CAST(25.0 AS DOUBLE)) * 100) AS BIGINT) - (
-        CAST(ROUND(ABS(CAST(25.0 AS DOUBLE)) * 100) AS BIGINT) % 100
-      )
-    ) / 100 AS BIGINT) AS STRING) || CASE
-      WHEN (
-        CAST(ROUND(ABS(CAST(25.0 AS DOUBLE)) * 100) AS BIGINT) % 100
-      ) = 0
-      THEN ''
-      WHEN (
-        CAST(ROUND(ABS(CAST(25.0 AS DOUBLE)) * 100) AS BIGINT) % 100 % 10
-      ) = 0
-      THEN '.' || CAST(CAST((
-        (
-          CAST(ROUND(ABS(CAST(25.0 AS DOUBLE)) * 100) AS BIGINT) % 100
-        ) / 10
-      ) AS BIGINT) AS STRING)
-      ELSE '.' || LPAD(CAST(CAST(ROUND(ABS(CAST(25.0 AS DOUBLE)) * 100) AS BIGINT) % 100 AS STRING), 2, '0')
-    END
-  END AS mql_reason
-FROM decided
+    END AS mql_reason
+  FROM graded
+)
+SELECT
+  lead_id,
+  _l1 AS email,
+  _l7 AS `First Name`,
+  _l8 AS `Last Name`,
+  _l4 AS `Lifestyle Segment`,
+  _l5 AS `Country`,
+  _l9 AS `Region`,
+  _fit AS fit,
+  fit_failed,
+  engagement_score,
+  reasons,
+  mql,
+  mql_reason
+FROM qualified
 ORDER BY
   lead_id;
