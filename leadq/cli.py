@@ -463,7 +463,8 @@ def sql_command(
     """Print a SQL script that scores the leads inside a warehouse, as leadq score would.
 
     The script creates the table scored_leads with the same columns and values as the
-    scored_leads file of leadq score. docs/sql.md says how to run it on each warehouse.
+    scored_leads file of leadq score, and the table accounts when the config has an
+    [accounts] section. docs/sql.md says how to run it on each warehouse.
 
     Example: [bold]leadq sql --config configs/b2b.toml --dialect snowflake --as-of 2026-11-30[/]
     """

@@ -1,10 +1,10 @@
 """Accounts in SQL: leads rolled up by account, account fit, MQA and the account rule.
 
-The common table expressions here follow leadq.accounts step by step. They read the CTE
-`qualified` of leadq.sql.query, which has one row per lead with its cleaned columns (named
-by `lead_columns`), `lead_id`, `_fit`, the rounded `engagement_score`, `mql` and
-`mql_reason`, and they end in `accounted`, the leads with `account`, `account_mqa` and
-the MQL decision after `mql.account_rule`.
+The common table expressions here follow leadq.accounts step by step. They start from the
+CTE `qualified` of leadq.sql.query: one row per lead with its cleaned columns (named by
+`lead_columns`), `lead_id`, `_fit`, the rounded `engagement_score`, `mql` and `mql_reason`.
+They end in `accounted`, the leads with `account`, `account_mqa` and the MQL decision
+after `mql.account_rule`.
 """
 
 from __future__ import annotations
@@ -110,7 +110,7 @@ def account_ctes(
 
 
 def accounts_table(section: AccountsSection, *, internal: bool) -> exp.Select:
-    """The `accounts` output from `accounts_decided`, highest score first, then by account."""
+    """Select the `accounts` output from `accounts_decided`, highest score first, then by name."""
     aliases = _attribute_aliases(section)
     columns: list[exp.Expr] = [_col(column) for column in ACCOUNT_COLUMNS]
     columns += [
@@ -179,9 +179,9 @@ def _count_where(check: exp.Expr) -> exp.Expr:
 
 
 def _most_common(value: exp.Expr) -> exp.Select:
-    """Each account's values of `value` with `_pick` 1 on the most common, ties to the first.
+    """Rank each account's values of `value`, with `_pick` 1 on the most common.
 
-    The tie goes to the value that sorts first, compared as the warehouse orders text.
+    A tie goes to the value that sorts first, in the warehouse's order of text.
     """
     votes = exp.Count(this=exp.Star())
     ranking = exp.Window(

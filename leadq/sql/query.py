@@ -1,10 +1,11 @@
 """The scoring model as one SQL query: cleaned tables, fit, activity points, score and MQL.
 
 `ScoringQuery` builds dialect-neutral sqlglot trees from a config. Its common table
-expressions mirror the Polars engine step by step: clean the leads and keep one row per lead
-id, read the activity timestamps in the configured zone, credit in-window activities to their
-leads, rank each lead's matches for `max_count`, sum the decayed points, then decide fit,
-score and MQL with the same words that `leadq score` writes.
+expressions mirror the Polars engine step by step. They clean the leads and keep one row
+per lead id, read the activity timestamps in the configured zone, and credit in-window
+activities to their leads. They rank each lead's matches for the frequency limits, sum the
+decayed points into groups, caps and the score, then decide fit, grade, band and MQL (and
+accounts, with `[accounts]`) with the same words that `leadq score` writes.
 """
 
 from __future__ import annotations
@@ -114,7 +115,7 @@ def _capped(total: exp.Expr, cap: float | None) -> exp.Expr:
 
 
 def _scale(score: exp.Expr, minimums: dict[str, float], fallback: str) -> exp.Expr:
-    """The best grade or band whose minimum `score` reaches, else `fallback`."""
+    """Build the name of the best grade or band whose minimum `score` reaches, else `fallback`."""
     steps = [
         (score.copy() >= sql.number(minimum), sql.text(name)) for name, minimum in minimums.items()
     ]
