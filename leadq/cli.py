@@ -48,8 +48,10 @@ from leadq.nightly import NightlyRun, Note
 from leadq.outputs import write_diff_outputs, write_outputs
 from leadq.report import check_report_target
 from leadq.report_scoring import write_scoring_report
-from leadq.scoring import ScoringResult, score_leads
+from leadq.scoring import ScoringResult, score_leads, today_in
 from leadq.spreadsheets import neutralize_formulas
+from leadq.sql import scoring_script
+from leadq.sql.engines import score_leads_in_engine
 from leadq.summary import build_summary
 from leadq.value_checks import number_problems
 
@@ -72,6 +74,24 @@ class OutputFormatChoice(StrEnum):
     parquet = "parquet"
     jsonl = "jsonl"
     xlsx = "xlsx"
+
+
+class EngineChoice(StrEnum):
+    """Where `leadq score` computes the scores."""
+
+    polars = "polars"
+    duckdb = "duckdb"
+    spark = "spark"
+
+
+class DialectChoice(StrEnum):
+    """SQL dialects that `leadq sql` writes."""
+
+    duckdb = "duckdb"
+    spark = "spark"
+    bigquery = "bigquery"
+    snowflake = "snowflake"
+    postgres = "postgres"
 
 
 class Template(StrEnum):
@@ -207,6 +227,13 @@ def score(
             help="Append one JSON line per step to this file, for cron.", show_default=False
         ),
     ] = None,
+    engine: Annotated[
+        EngineChoice,
+        typer.Option(
+            help="Where to compute the scores: polars (built in), or the same model as SQL in "
+            "DuckDB or Spark (optional extras leadq[duckdb], leadq[spark]).",
+        ),
+    ] = EngineChoice.polars,
     quiet: QuietOption = False,
     verbose: VerboseOption = False,
 ) -> None:
@@ -221,6 +248,14 @@ def score(
     """
     to_stdout = mqls == "-"
     console = stderr_console if to_stdout else stdout_console
+    if ledger and engine is not EngineChoice.polars:
+        # the SQL engines return each lead's totals only, so a ledger would come out empty
+        message = (
+            f"--ledger needs the default engine: --engine {engine.value} keeps each lead's "
+            "totals, not the scored activities. Run without --engine to write the ledger."
+        )
+        _print_error(message, stderr_console)
+        raise typer.Exit(ExitCode.BAD_CONFIG)
     with (
         _user_errors(verbose=verbose),
         NightlyRun(
@@ -246,6 +281,7 @@ def score(
             full_ledger=ledger,
             quiet=quiet,
             verbose=verbose,
+            engine=engine.value,
         )
         result = run.with_changes(result)
         show_progress = not quiet and stderr_console.is_terminal
@@ -449,6 +485,43 @@ def diff(
             stdout_console.print(f"Wrote {len(written)} files to {out}.")
 
 
+@app.command(name="sql")
+def sql_command(
+    config: ConfigOption,
+    dialect: Annotated[
+        DialectChoice, typer.Option(help="The SQL dialect of the warehouse that runs the script.")
+    ] = DialectChoice.duckdb,
+    leads_table: Annotated[
+        str, typer.Option(help="The table that holds the leads, e.g. crm.leads.")
+    ] = "leads",
+    activities_table: Annotated[
+        str, typer.Option(help="The table that holds the activities of every source.")
+    ] = "activities",
+    as_of: AsOfOption = None,
+    verbose: VerboseOption = False,
+) -> None:
+    """Print a SQL script that scores the leads inside a warehouse, as leadq score would.
+
+    The script creates the table scored_leads with the same columns and values as the
+    scored_leads file of leadq score, and the table accounts when the config has an
+    [accounts] section. docs/sql.md says how to run it on each warehouse.
+
+    Example: [bold]leadq sql --config configs/b2b.toml --dialect snowflake --as-of 2026-11-30[/]
+    """
+    with _user_errors(verbose=verbose):
+        settings = load_config(config)
+        timezone = settings.activities.timezone if settings.activities else "UTC"
+        script = scoring_script(
+            settings,
+            dialect=dialect.value,
+            as_of=_parse_as_of(as_of) or today_in(timezone),
+            leads_table=leads_table,
+            activities_table=activities_table,
+        )
+        sys.stdout.write(script)
+        sys.stdout.flush()
+
+
 @app.command()
 def init(
     path: Annotated[Path, typer.Argument(help="Where to write the new config.")],
@@ -484,10 +557,21 @@ def _run_scoring(
     full_ledger: bool,
     quiet: bool,
     verbose: bool,
+    engine: str = "polars",
 ) -> ScoringResult:
     settings = load_config(config_path)
     show_progress = not quiet and stderr_console.is_terminal
     with _progress(show=show_progress, verbose=verbose) as steps:
+        if engine != "polars":
+            return score_leads_in_engine(
+                settings,
+                engine=engine,
+                leads_path=leads,
+                activity_patterns=activities,
+                as_of=_parse_as_of(as_of),
+                on_step=steps,
+                batch_rows=batch_rows,
+            )
         return score_leads(
             settings,
             leads_path=leads,

@@ -411,10 +411,13 @@ def round_score(score: pl.Expr) -> pl.Expr:
     """Round half away from zero to 2 decimals, as users expect from a spreadsheet.
 
     The nudge of 1e-9 keeps sums such as 0.1 + 0.2 + ... that land a hair below a half
-    cent from rounding down. Only values within a billionth of a half cent move.
+    cent from rounding down. Only values within a billionth of a half cent move. A value
+    that rounds to zero from below becomes 0.0, not -0.0, which files would show as `-0.0`.
     """
     nudged = score + score.sign() * 1e-9
-    return nudged.round(2, mode="half_away_from_zero") + 0.0
+    rounded = nudged.round(2, mode="half_away_from_zero")
+    # Polars drops `+ 0.0` as a no-op, so the sign of zero is cleared by an explicit choice
+    return pl.when(rounded == 0.0).then(pl.lit(0.0)).otherwise(rounded)
 
 
 def number_text(value: pl.Expr) -> pl.Expr:

@@ -242,15 +242,9 @@ def score_leads(
     else:
         scored, accounts = _decide(leads, activities.totals, config)
 
-    output_columns = [LEAD_ID, MODEL] if plans else [LEAD_ID]
-    if config.leads.email:
-        output_columns.append("email")
-    output_columns += [column for column in config.output.columns if column not in output_columns]
-    output_columns += ["fit", "fit_failed", *fit_columns(config), "engagement_score"]
-    output_columns += [group.column for group in config.engagement.groups]
-    output_columns += [*engagement_columns(config), "reasons", "mql", "mql_reason"]
-    if accounts is not None:
-        output_columns += [c for c in ACCOUNT_LEAD_COLUMNS if c not in output_columns]
+    output_columns = lead_output_columns(config)
+    if plans:
+        output_columns.insert(1, MODEL)
     if runs:
         scored = combine_runs(runs, output_columns)
         rule_stats = pl.concat(
@@ -275,6 +269,20 @@ def score_leads(
         accounts=accounts,
         models=runs,
     )
+
+
+def lead_output_columns(config: Config) -> list[str]:
+    """List the columns of `scored_leads` and `mqls` for `config`, in order."""
+    output_columns = [LEAD_ID]
+    if config.leads.email:
+        output_columns.append("email")
+    output_columns += [column for column in config.output.columns if column not in output_columns]
+    output_columns += ["fit", "fit_failed", *fit_columns(config), "engagement_score"]
+    output_columns += [group.column for group in config.engagement.groups]
+    output_columns += [*engagement_columns(config), "reasons", "mql", "mql_reason"]
+    if config.accounts is not None:
+        output_columns += [c for c in ACCOUNT_LEAD_COLUMNS if c not in output_columns]
+    return output_columns
 
 
 def decide_mqls(leads: pl.DataFrame, activity_totals: pl.DataFrame, config: Config) -> pl.DataFrame:
