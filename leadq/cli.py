@@ -789,7 +789,7 @@ def calibrate(
     Joins the scored leads with an outcome export (SQL, opportunity, won) mapped in the
     config's \\[outcomes] section. Writes calibration.md and calibration.json into --out.
 
-    Example: [bold]leadq calibrate --config configs/examples/x-education.toml --out report[/]
+    Example: [bold]leadq calibrate --config configs/b2b.toml --as-of 2026-11-30 --out report[/]
     """
     with _user_errors(verbose=verbose):
         precision = _parse_share(target_precision, "--target-precision")

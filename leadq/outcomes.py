@@ -124,7 +124,8 @@ def read_outcomes(config: Config, leads: pl.DataFrame, path: str | None = None) 
     return Outcomes(
         rows=matched.select(LEAD_ID, STAGE, OUTCOME_DAY),
         counts=OutcomeCounts(
-            rows_read=table.frame.height + table.rejects.height + undated,
+            # table.frame still holds the undated rows, which `frame` has dropped
+            rows_read=table.frame.height + table.rejects.height,
             rejected=table.rejects.height,
             missing_key=missing_key,
             unmatched=unmatched,

@@ -1,7 +1,9 @@
 """Generate the sample CRM exports that configs/b2b.toml and configs/b2c.toml score.
 
 Run ``python sample_data/generate.py`` to rewrite sample_data/b2b/ and sample_data/b2c/.
-The output depends only on the seeds below, so repeated runs write the same bytes. People
+The output depends only on the seeds below, so repeated runs write the same bytes. The B2B
+outcomes (sample_data/b2b/outcomes.csv) draw from their own seed, after the leads and
+activities are drawn, so changing them leaves every other file as it is. People
 and companies are random combinations of made-up names, and company e-mail domains use the
 reserved ``.example`` top-level domain.
 
@@ -16,6 +18,7 @@ and the ``*_messy_*`` and ``add_*_mess`` functions list them with what each one 
 from __future__ import annotations
 
 import csv
+import math
 import random
 import unicodedata
 from datetime import UTC, date, datetime, time, timedelta
@@ -26,6 +29,7 @@ from zoneinfo import ZoneInfo
 HERE = Path(__file__).resolve().parent
 B2B_SEED = 20261130
 B2C_SEED = 20261131
+OUTCOMES_SEED = 20270131
 FIRST_DAY = date(2026, 8, 1)
 AS_OF = date(2026, 11, 30)
 SPAN_DAYS = (AS_OF - FIRST_DAY).days + 1
@@ -410,7 +414,12 @@ def add_b2b_mess(rng: random.Random, leads: list[Row]) -> None:
     leads.insert(rng.randrange(len(leads)), make_b2b_lead(rng, 0, {"Record ID": ""}))
 
 
-def write_b2b(rng: random.Random, folder: Path) -> None:
+def write_b2b(rng: random.Random, folder: Path) -> tuple[list[Row], list[Activity]]:
+    """Write the leads and activity files, and return the leads and their random activities.
+
+    The returned activities are those of the random and hand-made leads, without the broken
+    rows of b2b_messy_activities. The leads include the duplicated and the id-less rows.
+    """
     leads = [
         make_b2b_lead(rng, number, B2B_SPECIAL_LEADS.get(number, {}))
         for number in range(1, B2B_LEADS + 1)
@@ -430,6 +439,160 @@ def write_b2b(rng: random.Random, folder: Path) -> None:
     write_activity_files(rng, folder / "activities", files,
                          type_column="Activity Type", time_column="Occurred At",
                          zone=ZoneInfo("Europe/Berlin"))  # fmt: skip
+    return leads, activities
+
+
+# ---------------------------------------------------------------------------------------------
+# B2B outcomes: the CRM's lead-status history, exported on OUTCOMES_EXPORT_DAY, for calibrate.
+
+OUTCOMES_EXPORT_DAY = date(2027, 1, 31)
+# Weights on the log-odds that a lead becomes a Sales Qualified Lead. Fit and a demo or
+# sales request weigh most, webinars and pricing visits less, and an unsubscribe counts
+# against a lead. Content downloads, e-mail clicks, other page views and the supported-CRM
+# filter carry no weight, so calibrate can show that the "Content download" rule of
+# configs/b2b.toml adds nothing once the other rules are known.
+CONVERSION_BASE = -3.4
+CONVERSION_WEIGHTS = {
+    "fit": 1.6, "sales_request": 2.2, "webinar_attended": 1.3, "pricing_view": 0.45,
+    "unsubscribe": -0.9,
+}  # fmt: skip
+MAX_PRICING_VIEWS = 3
+FIT_INDUSTRIES = {"software", "financial services", "healthcare"}
+FIT_ROLES = {"decision maker", "economic buyer", "champion", "influencer"}
+
+
+class StatusChange(NamedTuple):
+    """One row of the status history. A None time is written as an empty cell."""
+
+    lead_id: str
+    status: str
+    when: datetime | None
+
+    def row(self) -> Row:
+        when = self.when.strftime("%Y-%m-%d %H:%M") if self.when else ""
+        return {"Record ID": self.lead_id, "Status": self.status, "Changed At": when}
+
+
+def looks_fit(lead: Row) -> bool:
+    """Tell roughly whether configs/b2b.toml finds a lead fit, without its CRM filter.
+
+    Only the odds of converting depend on it, so it need not match leadq's fit exactly.
+    """
+    employees = lead["Employees"].replace(",", "").strip()
+    return (
+        lead["Industry"].strip().lower() in FIT_INDUSTRIES
+        and employees.isdigit()
+        and 50 <= int(employees) <= 5000
+        and lead["Buying Role"].strip().lower() in FIT_ROLES
+        and lead["Email"].split("@")[-1] not in PERSONAL_DOMAINS
+    )
+
+
+def conversion_chance(lead: Row, activities: list[Activity]) -> float:
+    """Return the chance that a lead becomes an SQL, from its fit and some of its activities."""
+    kinds = {str(activity["Activity Type"]) for activity in activities}
+    sales_request = any(
+        activity["Form"] in ("Demo request", "Contact sales") for activity in activities
+    )
+    pricing_views = sum(
+        activity["Activity Type"] == "page_view" and "/pricing" in str(activity["Page URL"])
+        for activity in activities
+    )
+    weights = CONVERSION_WEIGHTS
+    log_odds = CONVERSION_BASE
+    if looks_fit(lead):
+        log_odds += weights["fit"]
+    if sales_request:
+        log_odds += weights["sales_request"]
+    if "webinar_attended" in kinds:
+        log_odds += weights["webinar_attended"]
+    if "unsubscribe" in kinds:
+        log_odds += weights["unsubscribe"]
+    log_odds += weights["pricing_view"] * min(pricing_views, MAX_PRICING_VIEWS)
+    return 1 / (1 + math.exp(-log_odds))
+
+
+def status_time(rng: random.Random, after: date, days: tuple[int, int]) -> datetime:
+    """Draw a working-hours time from days[0] to days[1] days after ``after``."""
+    day = after + timedelta(days=rng.randint(*days))
+    return datetime.combine(day, time(rng.randint(8, 18), rng.randrange(60)))
+
+
+def lead_history(rng: random.Random, lead: Row, activities: list[Activity]) -> list[StatusChange]:
+    """Draw a lead's status changes, each after its last activity. Most leads get none."""
+    lead_id = lead["Record ID"]
+    times = [activity["Occurred At"] for activity in activities]
+    last_times = [when for when in times if isinstance(when, datetime)]
+    # A lead without activities entered the CRM some time in the sample's months.
+    if last_times:
+        last_day = max(last_times).date()
+    else:
+        last_day = FIRST_DAY + timedelta(days=rng.randrange(SPAN_DAYS))
+
+    history: list[StatusChange] = []
+    if rng.random() < conversion_chance(lead, activities):
+        sql = status_time(rng, last_day, (2, 40))
+        history.append(StatusChange(lead_id, "Sales Qualified", sql))
+        if rng.random() < 0.55:
+            opportunity = status_time(rng, sql.date(), (4, 25))
+            history.append(StatusChange(lead_id, "Opportunity", opportunity))
+            if rng.random() < 0.45:
+                closed = status_time(rng, opportunity.date(), (10, 45))
+                history.append(StatusChange(lead_id, "Closed Won", closed))
+            elif rng.random() < 0.5:
+                closed = status_time(rng, opportunity.date(), (10, 45))
+                history.append(StatusChange(lead_id, "Closed Lost", closed))
+    elif activities and rng.random() < 0.45:
+        # Sales looked at the lead and turned it down.
+        contacted = status_time(rng, last_day, (1, 20))
+        history.append(StatusChange(lead_id, "Contacted", contacted))
+        if rng.random() < 0.7:
+            disqualified = status_time(rng, contacted.date(), (2, 20))
+            history.append(StatusChange(lead_id, "Disqualified", disqualified))
+    # Changes after the export day had not happened when the CRM was exported.
+    return [
+        change
+        for change in history
+        if change.when is not None and change.when.date() <= OUTCOMES_EXPORT_DAY
+    ]
+
+
+# The hand-made leads whose whole history is in B2B_MESSY_OUTCOMES.
+B2B_MESSY_OUTCOME_LEADS = {"L-000012", "L-000087"}
+B2B_MESSY_OUTCOMES = [
+    # L-000012 (an MQL through its demo request) is won, written in odd case with spaces.
+    StatusChange("L-000012", "Sales Qualified", days_ago(-3)),
+    StatusChange("L-000012", " closed won ", days_ago(-30)),
+    StatusChange("L-009990", "Sales Qualified", days_ago(-5)),  # matches no lead
+    StatusChange("L-000087", "Opportunity", None),  # no date
+]
+
+
+def write_b2b_outcomes(
+    rng: random.Random, folder: Path, leads: list[Row], activities: list[Activity]
+) -> None:
+    """Write outcomes.csv, one row per status change, sorted by time as a CRM report is.
+
+    Only some leads have rows. The rows of B2B_MESSY_OUTCOMES go to random lines.
+    """
+    by_lead: dict[str, list[Activity]] = {}
+    for activity in activities:
+        by_lead.setdefault(str(activity["Contact ID"]), []).append(activity)
+
+    changes: list[StatusChange] = []
+    seen: set[str] = set()
+    for lead in leads:
+        lead_id = lead["Record ID"]
+        if not lead_id or lead_id in seen or lead_id in B2B_MESSY_OUTCOME_LEADS:
+            continue
+        seen.add(lead_id)
+        changes += lead_history(rng, lead, by_lead.get(lead_id, []))
+    changes.sort(key=lambda change: (change.when, change.lead_id))
+
+    rows = [change.row() for change in changes]
+    for change in B2B_MESSY_OUTCOMES:
+        rows.insert(rng.randrange(len(rows) + 1), change.row())
+    write_csv(folder / "outcomes.csv", rows)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -630,7 +793,8 @@ def write_b2c(rng: random.Random, folder: Path) -> None:
 
 
 def main() -> None:
-    write_b2b(random.Random(B2B_SEED), HERE / "b2b")
+    leads, activities = write_b2b(random.Random(B2B_SEED), HERE / "b2b")
+    write_b2b_outcomes(random.Random(OUTCOMES_SEED), HERE / "b2b", leads, activities)
     write_b2c(random.Random(B2C_SEED), HERE / "b2c")
 
 

@@ -213,6 +213,8 @@ def test_dated_outcomes_count_only_after_cut_off(tmp_path: Path):
     section = {"lead_id": "id", "each_row": "won", "date": "won"}
     report = stage_report(tmp_path, outcomes, section=section, as_of=dt.date(2026, 9, 30)).report
     summary = report["outcomes"]
+    # the undated row is read once and counted once among the rows read
+    assert summary["rows_read"] == 3
     assert summary["leads_converted_before_cut_off"] == 1
     assert summary["leads_evaluated"] == 3
     assert summary["leads_converted"] == 1
