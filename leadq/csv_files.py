@@ -175,17 +175,13 @@ def _all_lines_plain(lines: pl.LazyFrame, separator: str, width: int) -> bool:
     with an odd run of quotes. So every separator on a plain line separates fields.
     """
     text = pl.col("text")
+    quotes = text.str.count_matches('"', literal=True)
+    quote_pairs = text.str.count_matches('""', literal=True)
     separators = text.str.count_matches(separator, literal=True)
-    # a line never has fewer quotes than twice its pairs, so equal sums mean equal on each line
-    counts = lines.select(
-        separators.min().alias("minimum"),
-        separators.max().alias("maximum"),
-        text.str.count_matches('"', literal=True).sum().alias("quotes"),
-        text.str.count_matches('""', literal=True).sum().alias("pairs"),
-        (text.is_null() | (text.str.len_bytes() == 0)).any().alias("blank"),
-    ).collect(engine="streaming")
-    minimum, maximum, quotes, pairs, blank = counts.row(0)
-    return minimum == maximum == width - 1 and quotes == 2 * pairs and not blank
+    # a blank line reads as null, which is not plain either
+    is_plain = ((quotes == 2 * quote_pairs) & (separators == width - 1)).fill_null(False)
+    every = lines.select(is_plain.all()).collect(engine="streaming")
+    return bool(every.item())
 
 
 def _batches(scan: pl.LazyFrame, batch_rows: int | None) -> Iterator[pl.DataFrame]:
