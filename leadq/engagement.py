@@ -190,6 +190,11 @@ def with_frequency_cuts(matches: pl.DataFrame, rule: EngagementRule, as_of: date
     return frame.drop(_KEPT)
 
 
+# New matches of a rule with a frequency limit that may wait before the kept ones are sorted
+# again: a few tens of MB, and enough to sort large batches in one go.
+_UNSORTED_ROWS = 1_000_000
+
+
 class EngagementTotals:
     """Per-lead counts and points of the activity rules, summed over batches of activities.
 
@@ -205,6 +210,7 @@ class EngagementTotals:
         self._as_of = as_of
         self._sums: list[pl.DataFrame] = []
         self._latest: dict[int, pl.DataFrame] = {}
+        self._unsorted: dict[int, list[pl.DataFrame]] = {}
 
     def add(self, matches: pl.DataFrame) -> None:
         """Take in one batch of matched activities."""
@@ -237,12 +243,30 @@ class EngagementTotals:
                 found = matches.filter(pl.col(f"_match_{position}")).select(
                     LEAD_ID, LOCAL_TIME, ORDER, DAY, pl.col(f"_raw_{position}").alias("points")
                 )
-                previous = self._latest.get(position)
-                merged = found if previous is None else pl.concat([previous, found])
-                self._latest[position] = _still_counting(merged, rule, self._as_of)
+                unsorted = self._unsorted.setdefault(position, [])
+                unsorted.append(found)
+                # Choosing what still counts sorts every kept match, so it waits until the new
+                # matches are as many as the kept ones: each match is then sorted a few times,
+                # not once per batch. The choice is the same, because a match that stops
+                # counting never counts again.
+                kept = self._latest.get(position)
+                waiting = sum(frame.height for frame in unsorted)
+                if waiting >= max(_UNSORTED_ROWS, 0 if kept is None else kept.height):
+                    self._choose(position, rule)
+
+    def _choose(self, position: int, rule: EngagementRule) -> None:
+        """Keep the matches of rule `position` that still count, from the kept and new ones."""
+        previous = self._latest.get(position)
+        frames = [] if previous is None else [previous]
+        frames += self._unsorted.pop(position, [])
+        if frames:
+            self._latest[position] = _still_counting(pl.concat(frames), rule, self._as_of)
 
     def finish(self) -> pl.DataFrame:
         """Return one row per lead with a count and a points column per activity rule."""
+        for position, rule in self._rules:
+            if position in self._unsorted:
+                self._choose(position, rule)
         totals = self._summed() if self._sums else None
         for position, _ in self._rules:
             latest = self._latest.get(position)

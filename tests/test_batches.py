@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
+from leadq import engagement
 from leadq.config import load_config, parse_config
 from leadq.scoring import score_leads
 from tests.conftest import write_csv
@@ -81,7 +82,13 @@ def sample_with_limits_and_caps() -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("batch_rows", [97, 1000])
-def test_sample_limits_and_caps_batches_match(batch_rows: int):
+@pytest.mark.parametrize("unsorted_rows", [1, 1_000_000])
+def test_sample_limits_and_caps_batches_match(
+    batch_rows: int, unsorted_rows: int, monkeypatch: pytest.MonkeyPatch
+):
+    # with 1, the kept matches are chosen again whenever the new ones outnumber them, 18 times
+    # in batches of 97; with the default, all of the sample's matches wait until the end
+    monkeypatch.setattr(engagement, "_UNSORTED_ROWS", unsorted_rows)
     config = parse_config(sample_with_limits_and_caps())
     as_of = dt.date(2026, 11, 30)
     whole = score_leads(config, as_of=as_of, batch_rows=None, full_ledger=True)
