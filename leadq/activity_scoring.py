@@ -34,8 +34,8 @@ from leadq.readers import (
 from leadq.timestamps import SlashedDates
 
 # Rows per batch: large enough that Polars' per-call costs stay small, and small enough to
-# bound memory. On 20M activities and 1M leads, 1M rows instead of 2M took 5 to 14% more time and
-# 0.8 GiB less memory; benchmarks/RESULTS.md lists the measurements.
+# bound memory. On 20M activities and 1M leads, 1M rows instead of 2M took 5 to 14% more
+# time and 0.7 to 1 GiB less memory. benchmarks/RESULTS.md lists the measurements.
 DEFAULT_BATCH_ROWS = 1_000_000
 _MATCHED = "_matched"
 
