@@ -116,20 +116,20 @@ def _operator_expr(
         case "equals":
             return _is_in(value, number, [setting], case_sensitive=case_sensitive)
         case "in":
-            return _is_in(value, number, _as_list(setting), case_sensitive=case_sensitive)
+            return _is_in(value, number, setting_list(setting), case_sensitive=case_sensitive)
         case "not_in":
-            return ~_is_in(value, number, _as_list(setting), case_sensitive=case_sensitive)
+            return ~_is_in(value, number, setting_list(setting), case_sensitive=case_sensitive)
         case "min":
-            return number >= _as_float(setting)
+            return number >= setting_float(setting)
         case "max":
-            return number <= _as_float(setting)
+            return number <= setting_float(setting)
         case "between":
-            low, high = (_as_float(bound) for bound in _as_list(setting))
+            low, high = (setting_float(bound) for bound in setting_list(setting))
             return number.is_between(low, high, closed="both")
         case "contains":
             return _contains_any(value, [str(setting)], case_sensitive=case_sensitive)
         case "contains_any":
-            return _contains_any(value, _as_list(setting), case_sensitive=case_sensitive)
+            return _contains_any(value, setting_list(setting), case_sensitive=case_sensitive)
         case "matches":
             flags = "" if case_sensitive else "(?i)"
             return value.str.contains(f"{flags}{setting}")
@@ -137,12 +137,14 @@ def _operator_expr(
     raise ValueError(msg)
 
 
-def _as_float(setting: object) -> float:
+def setting_float(setting: object) -> float:
+    """Return an operator's number, which the config has already checked to be one."""
     assert isinstance(setting, int | float)
     return float(setting)
 
 
-def _as_list(setting: object) -> list[object]:
+def setting_list(setting: object) -> list[object]:
+    """Return an operator's list, which the config has already checked to be one."""
     assert isinstance(setting, list)
     return setting
 

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 
 from sqlglot import exp
 
+from leadq.conditions import setting_float, setting_list
 from leadq.config import Condition
 
 # A number written as text: `[+-]digits` with optional thousands commas in groups of three, an
@@ -167,36 +168,26 @@ def _operator_sql(
         case "equals":
             return _is_in(value, as_number, [setting], case_sensitive=case_sensitive)
         case "in":
-            return _is_in(value, as_number, _as_list(setting), case_sensitive=case_sensitive)
+            return _is_in(value, as_number, setting_list(setting), case_sensitive=case_sensitive)
         case "not_in":
             return exp.not_(
-                _is_in(value, as_number, _as_list(setting), case_sensitive=case_sensitive)
+                _is_in(value, as_number, setting_list(setting), case_sensitive=case_sensitive)
             )
         case "min":
-            return as_number >= number(_as_float(setting))
+            return as_number >= number(setting_float(setting))
         case "max":
-            return as_number <= number(_as_float(setting))
+            return as_number <= number(setting_float(setting))
         case "between":
-            low, high = (number(_as_float(bound)) for bound in _as_list(setting))
+            low, high = (number(setting_float(bound)) for bound in setting_list(setting))
             return exp.Between(this=as_number, low=low, high=high)
         case "contains":
             return _contains_any(value, [setting], case_sensitive=case_sensitive)
         case "contains_any":
-            return _contains_any(value, _as_list(setting), case_sensitive=case_sensitive)
+            return _contains_any(value, setting_list(setting), case_sensitive=case_sensitive)
         case "matches":
             return search(value, str(setting), ignore_case=not case_sensitive)
     msg = f"unknown operator {name!r}"
     raise ValueError(msg)
-
-
-def _as_float(setting: object) -> float:
-    assert isinstance(setting, int | float)
-    return float(setting)
-
-
-def _as_list(setting: object) -> list[object]:
-    assert isinstance(setting, list)
-    return setting
 
 
 def _is_in(
