@@ -79,6 +79,22 @@ def activity_columns(config: Config) -> tuple[list[str], list[str]]:
     return required, optional
 
 
+def activity_scan(
+    config: Config, paths: Sequence[Path], *, options: ReadOptions, base: Path | None
+) -> TableScan:
+    """Return the reader of the activity columns that the config uses, from every file."""
+    required, optional = activity_columns(config)
+    return TableScan(
+        paths,
+        columns=required + optional,
+        options=options,
+        table="activity",
+        uses=config.activity_column_uses(),
+        optional=optional,
+        base=base,
+    )
+
+
 def score_activity_files(
     config: Config,
     paths: Sequence[Path],
@@ -109,16 +125,7 @@ def score_activity_files(
     section = config.activities
     assert section is not None
     engagement = engagement or config.engagement
-    required, optional = activity_columns(config)
-    scan = TableScan(
-        paths,
-        columns=required + optional,
-        options=options,
-        table="activity",
-        uses=config.activity_column_uses(),
-        optional=optional,
-        base=base,
-    )
+    scan = activity_scan(config, paths, options=options, base=base)
     slashed_dates = SlashedDates()
     known_keys = lead_keys.get_column(KEY).implode()
     totals = EngagementTotals(engagement, window.as_of)

@@ -20,6 +20,19 @@ from leadq.rejects import shape_rejects
 from leadq.timestamps import parse_local_times
 
 
+def lead_scan(config: Config, paths: list[Path], base: Path | None) -> TableScan:
+    """Return the reader of the lead columns that the config uses, from every leads file."""
+    uses = config.lead_column_uses()
+    return TableScan(
+        paths,
+        columns=list(uses),
+        uses=uses,
+        options=read_options(config.inputs),
+        table="leads",
+        base=base,
+    )
+
+
 def read_leads(
     config: Config, paths: list[Path], base: Path | None
 ) -> tuple[pl.DataFrame, pl.DataFrame, list[SourceFile], int]:
@@ -27,16 +40,9 @@ def read_leads(
 
     Returns the leads, the rejected rows, the files read and the number of rows read.
     """
-    uses = config.lead_column_uses()
-    columns = list(uses)
-    table = TableScan(
-        paths,
-        columns=columns,
-        uses=uses,
-        options=read_options(config.inputs),
-        table="leads",
-        base=base,
-    ).read_all()
+    scan = lead_scan(config, paths, base)
+    columns = scan.columns
+    table = scan.read_all()
     id_column = config.leads.id
     frame = table.frame.with_columns(pl.col(id_column).alias(LEAD_ID))
     if config.leads.email:

@@ -179,6 +179,22 @@ class TableScan:
                 )
             self.files.append(SourceFile(path=name, rows=rows_read))
 
+    def column_problems(self) -> list[str]:
+        """Return a message for each file that cannot be opened or lacks a column.
+
+        Only headers are read, except for Excel files, which are skipped because reading
+        their header means reading the whole sheet.
+        """
+        problems = []
+        for path in self.paths:
+            if path.suffix.lower() in _EXCEL_SUFFIXES:
+                continue
+            try:
+                self._open(path)
+            except InputDataError as error:
+                problems.append(str(error))
+        return problems
+
     def read_all(self) -> Table:
         """Read every file at once into one table."""
         frames, rejects = [], []

@@ -20,6 +20,7 @@ from leadq.activity_scoring import (
     ActivityScores,
     BatchCallback,
     activity_columns,
+    activity_scan,
     score_activity_files,
 )
 from leadq.config import Config, EngagementSection
@@ -35,10 +36,10 @@ from leadq.engagement import (
     with_engagement,
     with_lead_rules,
 )
-from leadq.errors import ConfigError
+from leadq.errors import ConfigError, InputDataError
 from leadq.fit import with_fit
 from leadq.grades import engagement_columns, fit_columns, with_engagement_band, with_fit_score
-from leadq.leads import read_leads
+from leadq.leads import lead_scan, read_leads
 from leadq.ledger import build_ledger
 from leadq.mql import with_mql
 from leadq.readers import (
@@ -209,6 +210,7 @@ def score_leads(
     # files named in the config are shown relative to its folder, files from flags as given
     lead_base = None if leads_path else config.folder
     activity_base = None if activity_patterns else config.folder
+    _check_columns_of_every_file(config, lead_paths, activity_paths)
     leads, lead_rejects, lead_files, lead_rows = read_leads(config, lead_paths, lead_base)
     decimal_comma = config.inputs.decimal_comma
     leads = with_fit(leads, config.fit, decimal_comma=decimal_comma)
@@ -309,6 +311,24 @@ def _decide(
     if config.accounts is None:
         return scored, None
     return score_accounts(scored, config.accounts, config.mql, decimal_comma=decimal_comma)
+
+
+def _check_columns_of_every_file(
+    config: Config, lead_paths: list[Path], activity_paths: list[Path]
+) -> None:
+    """Raise one InputDataError for all files that lack columns, when more than one does.
+
+    Reading stops at the first such file otherwise, and fixing one file at a time to find
+    the next takes a run each. A single problem is left to the readers, which report it.
+    """
+    problems = lead_scan(config, lead_paths, None).column_problems()
+    if config.activities is not None and activity_paths:
+        scan = activity_scan(config, activity_paths, options=read_options(config.inputs), base=None)
+        problems += scan.column_problems()
+    if len(problems) > 1:
+        listed = "\n".join(f"- {problem}" for problem in problems)
+        msg = f"{len(problems)} input files cannot be read as configured:\n{listed}"
+        raise InputDataError(msg)
 
 
 def _input_paths(

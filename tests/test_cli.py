@@ -244,6 +244,20 @@ def test_every_missing_column_reported_at_once(project: Path, tmp_path: Path):
     assert "Did you mean 'Company'?" in result.stderr
 
 
+def test_missing_columns_of_several_files_together(project: Path, tmp_path: Path):
+    text = project.read_text().replace('field = "Industry"', 'field = "Industri"')
+    text = text.replace('timestamp = "Occurred At"', 'timestamp = "Occured At"')
+    project.write_text(text)
+    result = runner.invoke(app, ["check", "--config", str(project)])
+    assert result.exit_code == ExitCode.BAD_DATA
+    errors = " ".join(result.stderr.split())
+    # the leads file and both activity files, in one run
+    assert "3 input files cannot be read as configured" in errors
+    assert "leads.csv: column 'Industri'" in errors
+    assert "web.csv: column 'Occured At' (used by activities.timestamp) is missing" in errors
+    assert "forms.csv: column 'Occured At'" in errors
+
+
 def test_misspelled_where_column_gets_a_suggestion(project: Path, tmp_path: Path):
     project.write_text(project.read_text().replace('field = "Page URL"', 'field = "Page Url"'))
     result = runner.invoke(app, score_args(project, tmp_path / "out"))
