@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import difflib
 import glob
 import os
@@ -182,12 +183,15 @@ class TableScan:
     def column_problems(self) -> list[str]:
         """Return a message for each file that cannot be opened or lacks a column.
 
-        Only headers are read, except for Excel files, which are skipped because reading
-        their header means reading the whole sheet.
+        Only headers are read. Excel files, gzip files and text in another encoding than
+        UTF-8 are skipped, because reading their header means reading the whole file.
         """
         problems = []
+        utf8 = codecs.lookup(self.options.encoding).name == "utf-8"
         for path in self.paths:
-            if path.suffix.lower() in _EXCEL_SUFFIXES:
+            suffix = path.suffix.lower()
+            decoded = suffix not in _PARQUET_SUFFIXES and not utf8
+            if suffix in _EXCEL_SUFFIXES or suffix == ".gz" or decoded:
                 continue
             try:
                 self._open(path)
