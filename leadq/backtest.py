@@ -47,11 +47,15 @@ class BacktestResult:
 
 
 def parse_every(text: str) -> int:
-    """Read a step such as `7d` or `2w` and return it in days; raise ConfigError if invalid."""
+    """Parse a step such as `7d` or `2w` into days. Raise ConfigError if it is invalid."""
     match = _EVERY.fullmatch(text)
-    days = int(match.group(1)) * (7 if match.group(2).lower() == "w" else 1) if match else 0
+    days = 0
+    if match:
+        days = int(match.group(1))
+        if match.group(2).lower() == "w":
+            days *= 7
     if days < 1:
-        problem = f"--every {text!r} is not a step; write days or weeks, e.g. 7d or 2w"
+        problem = f"--every {text!r} is invalid; write days or weeks, e.g. 7d or 2w"
         raise ConfigError("command line", [problem])
     return days
 
@@ -86,11 +90,11 @@ def backtest(
     with an outcome dated after that date count as converted, or with any outcome when the
     outcomes have no dates.
     """
-    # NOTE: each date is decided from one set of rules and one MQL definition
+    # NOTE: each date is decided from one set of rules and one MQL definition.
     config.reject_models("leadq backtest")
     first, last = dates[0], dates[-1]
     lookback = config.engagement.lookback_days
-    # one window that holds every date's window: from the first date's first day to the last
+    # One window that contains every date's window, from the first date's first day to the last.
     wide = config.model_copy(deep=True)
     wide.engagement.lookback_days = (last - first).days + lookback
     wide_result = score_leads(
@@ -121,7 +125,7 @@ def _score_date(config: Config, wide: ScoringResult, window: Window) -> pl.DataF
     if matched.is_empty():
         totals = empty_activity_totals(config.engagement)
     else:
-        # the wide run's match columns hold its own decay, so each date computes them anew
+        # The wide run's match columns contain its own decay, so each date computes them anew.
         derived = ["decay_factor", *[f"_match_{p}" for p in activity_positions]]
         derived += [f"_raw_{p}" for p in activity_positions]
         credits = matched.filter(pl.col(DAY).is_between(window.first_day, window.as_of)).drop(
@@ -161,7 +165,7 @@ def _periods(leads: pl.DataFrame) -> pl.DataFrame:
             pl.col("mql").sum().alias("mqls"),
             pl.col("new_mql").sum().alias("new_mqls"),
         )
-        # on the first date every MQL is new only because nothing came before
+        # On the first date every MQL is new only because nothing came before.
         .with_columns(
             pl.when(pl.col("as_of") == first_day)
             .then(None)
@@ -188,7 +192,7 @@ def _follow_up(
         new_mqls = flagged.filter((pl.col("as_of") == day) & pl.col("new_mql")).join(
             labels.leads, on=LEAD_ID, how="left"
         )
-        # a lead that had converted by this date is no new conversion
+        # A lead that had converted by this date is not a new conversion.
         converted = int(new_mqls.get_column(CONVERTED).fill_null(False).sum())
         low, high = wilson_interval(converted, new_mqls.height)
         rows.append(

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class ReportTable:
-    """One titled table of the report, with a sentence saying how to read it."""
+    """One titled table of the report, with a note that explains how to read it."""
 
     title: str
     note: str
@@ -190,6 +190,7 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
             "The outcomes have no dates, so conversions before the scoring day count too; "
             "set outcomes.date to rule that out."
         )
+
     skipped = outcomes["rows_matching_no_lead"] + outcomes["rows_missing_key"]
     if skipped or outcomes["rows_undated"] or outcomes["rows_rejected"]:
         lines.append(
@@ -207,6 +208,7 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
         f"ROC AUC of the score: {ratio(report['score_auc'])} over all leads, "
         f"{ratio(report['fit_score_auc'])} over fit leads."
     )
+
     sweep = report["threshold_sweep"]
     if sweep["target_precision"] is not None:
         found = sweep["threshold_for_precision"]
@@ -222,6 +224,7 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
             else _points(found)
         )
         lines.append(f"Smallest threshold with at most {sweep['target_mqls']:,} MQLs: {text}.")
+
     lines += _holdout_lines(report.get("holdout"))
     return lines
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-# 1.96 standard deviations hold 95% of a normal distribution: the intervals are 95% intervals.
+# 95% of a normal distribution lies within 1.96 standard deviations, so the intervals are 95%.
 Z_95 = 1.96
 # Strength of the L2 penalty on the standardised rule weights. It equals a normal prior with a
 # standard deviation of 1 on each weight, which keeps a rule that few leads hit from getting
@@ -37,7 +37,8 @@ def roc_auc(frame: pl.DataFrame, score: pl.Expr, label: str) -> float | None:
     """Return the ROC AUC of `score` for the boolean column `label`, or None without both classes.
 
     The AUC is the chance that a random converted lead scores higher than a random
-    not-converted one, ties counting half; it comes from the rank-sum (Mann-Whitney) formula.
+    not-converted one, with ties counting half. It comes from the rank-sum (Mann-Whitney)
+    formula.
     """
     ranked = frame.select(
         score.cast(pl.Float64).rank("average").alias("rank"), pl.col(label).cast(pl.Boolean)
@@ -56,7 +57,7 @@ class LogisticFit:
 
     intercept: float
     weights: list[float | None]
-    """One per feature; None for a feature with a single value, which cannot be weighed."""
+    """Weights, one per feature. A feature with a single value cannot be weighed and gets None."""
 
 
 def fit_logistic(
@@ -89,7 +90,8 @@ def fit_logistic(
         gradient = design.T @ (successes - trials * probabilities) - ridge * coefficients
         curvature = trials * probabilities * (1 - probabilities)
         hessian = design.T @ (design * curvature[:, None]) + np.diag(ridge)
-        # a tiny ridge on the intercept keeps the solve defined when every lead shares a class
+        # A tiny ridge keeps the solve defined when every lead shares a class. It matters for
+        # the intercept only, because the weights already have the L2 penalty.
         step = np.linalg.solve(hessian + np.eye(design.shape[1]) * 1e-9, gradient)
         coefficients += step
         if np.max(np.abs(step)) < 1e-10:

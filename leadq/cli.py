@@ -77,7 +77,7 @@ class OutputFormatChoice(StrEnum):
 
 
 class EngineChoice(StrEnum):
-    """Where `leadq score` computes the scores."""
+    """Engine that computes the scores of `leadq score`."""
 
     polars = "polars"
     duckdb = "duckdb"
@@ -213,8 +213,8 @@ def score(
     state: Annotated[
         Path | None,
         typer.Option(
-            help="State file kept between runs, to write new_mqls and lost_mqls; "
-            "overrides \\[state] path.",
+            help="State file kept between runs, used to write new_mqls and lost_mqls. "
+            "Overrides \\[state] path.",
             show_default=False,
         ),
     ] = None,
@@ -230,8 +230,8 @@ def score(
     engine: Annotated[
         EngineChoice,
         typer.Option(
-            help="Where to compute the scores: polars (built in), or the same model as SQL in "
-            "DuckDB or Spark (optional extras leadq[duckdb], leadq[spark]).",
+            help="Engine that computes the scores: polars (built in), or the same model as SQL "
+            "in DuckDB or Spark (optional extras leadq[duckdb], leadq[spark]).",
         ),
     ] = EngineChoice.polars,
     quiet: QuietOption = False,
@@ -249,7 +249,7 @@ def score(
     to_stdout = mqls == "-"
     console = stderr_console if to_stdout else stdout_console
     if ledger and engine is not EngineChoice.polars:
-        # the SQL engines return each lead's totals only, so a ledger would come out empty
+        # The SQL engines return only each lead's totals, so a ledger would come out empty.
         message = (
             f"--ledger needs the default engine: --engine {engine.value} keeps each lead's "
             "totals, not the scored activities. Run without --engine to write the ledger."
@@ -268,7 +268,8 @@ def score(
     ):
         limit = _parse_rate(max_reject_rate)
         if report:
-            # NOTE: the report's funnel, score chart and top MQLs read one row per lead
+            # NOTE: the report's funnel, score chart and top MQLs read one row per lead, so
+            # they cannot show models yet.
             run.config.reject_models("--report")
             check_report_target(report)
         started = time.perf_counter()
@@ -363,8 +364,8 @@ def explain(
     model: Annotated[
         str | None,
         typer.Option(
-            help="With \\[\\[models]] in the config, explain the lead in this model only; "
-            "without it, every model is shown.",
+            help="With \\[\\[models]] in the config, explain the lead in this model only. "
+            "Without it, every model is shown.",
             show_default=False,
         ),
     ] = None,
@@ -380,7 +381,7 @@ def explain(
     with _user_errors(verbose=verbose):
         settings = load_config(config)
         if outcomes is not None:
-            # NOTE: the suggested points come from one set of rules
+            # NOTE: the suggested points come from one set of rules, so models are rejected.
             settings.reject_models("explain --outcomes")
         names = _chosen_models(settings, model)
         result = score_leads(
@@ -423,8 +424,7 @@ def diff(
         typer.Option(
             "--config",
             "-c",
-            help="A TOML config file; give it twice, first the current config, then the "
-            "changed one.",
+            help="A TOML config file, given twice: first the current config, then the changed one.",
             show_default=False,
         ),
     ] = None,
@@ -435,7 +435,7 @@ def diff(
     activities: Annotated[
         list[str] | None,
         typer.Option(
-            help="Activity file or glob pattern; repeat for several. Overrides "
+            help="Activity file or glob pattern. Repeat for several. Overrides "
             "inputs.activities of the first config."
         ),
     ] = None,
@@ -492,10 +492,10 @@ def sql_command(
         DialectChoice, typer.Option(help="The SQL dialect of the warehouse that runs the script.")
     ] = DialectChoice.duckdb,
     leads_table: Annotated[
-        str, typer.Option(help="The table that holds the leads, e.g. crm.leads.")
+        str, typer.Option(help="The table that contains the leads, e.g. crm.leads.")
     ] = "leads",
     activities_table: Annotated[
-        str, typer.Option(help="The table that holds the activities of every source.")
+        str, typer.Option(help="The table that contains the activities of every source.")
     ] = "activities",
     as_of: AsOfOption = None,
     verbose: VerboseOption = False,
@@ -504,7 +504,7 @@ def sql_command(
 
     The script creates the table scored_leads with the same columns and values as the
     scored_leads file of leadq score, and the table accounts when the config has an
-    [accounts] section. docs/sql.md says how to run it on each warehouse.
+    [accounts] section. docs/sql.md describes how to run it on each warehouse.
 
     Example: [bold]leadq sql --config configs/b2b.toml --dialect snowflake --as-of 2026-11-30[/]
     """
@@ -593,7 +593,9 @@ def _score_quietly(
 
 
 class _StepDisplay:
-    """The current step on standard error, with a bar over the activity files as they are read.
+    """A display of the current step on standard error.
+
+    A bar shows the progress over the activity files as they are read.
 
     Calling it starts a step, so it also serves as a plain `on_step` callback. With --verbose
     it logs each step's start time. Without a `progress` it shows nothing else.
@@ -612,12 +614,13 @@ class _StepDisplay:
             stderr_console.print(f"[dim]{elapsed:7.2f}s[/] {name}")
         self._rows = 0
         if self._progress is not None and self._task is not None:
-            # a new task, because rich's update() cannot set a total back to None (a spinner)
+            # A new task is needed because rich's update() cannot set a total back to None,
+            # which shows a spinner.
             self._progress.remove_task(self._task)
             self._task = self._progress.add_task(f"{name}…", total=None, detail="")
 
     def batch(self, file_position: int, file_count: int, rows: int) -> None:
-        """Count a scored batch of activities; the bar fills per file when there are several."""
+        """Count a scored batch of activities. The bar fills per file when there are several."""
         self._rows += rows
         if self._progress is None or self._task is None:
             return
@@ -892,7 +895,7 @@ def _parse_share(text: str | None, option: str) -> float | None:
 
 
 def _show_notes(notes: list[Note], console: Console, *, quiet: bool) -> None:
-    """Print a nightly run's notes; warnings go to standard error even with --quiet."""
+    """Print a nightly run's notes. Warnings go to standard error even with --quiet."""
     for note in notes:
         if note.is_warning:
             stderr_console.print(f"[bold yellow]Warning:[/] {escape(note.text)}", soft_wrap=True)

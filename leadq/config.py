@@ -197,7 +197,7 @@ class EngagementRule(_Section):
 
     @property
     def has_frequency_limit(self) -> bool:
-        """Whether `max_count`, `max_per_day` or `once_per_days` limits the matches that count."""
+        """Return whether `max_count`, `max_per_day` or `once_per_days` limits the matches."""
         limits = (self.max_count, self.max_per_day, self.once_per_days)
         return any(limit is not None for limit in limits)
 
@@ -275,7 +275,7 @@ class FitSection(_Section):
     def _check_grades_have_points(
         cls, value: dict[str, float] | None, info: ValidationInfo
     ) -> dict[str, float] | None:
-        # points that failed their own checks are absent from info.data, and reported already
+        # Points that failed their own checks are absent from info.data and already reported.
         if value is not None and info.data.get("points", True) == []:
             msg = "grades need [[fit.points]] criteria, because every fit_score would be 0"
             raise ValueError(msg)
@@ -341,7 +341,7 @@ class EngagementSection(_Section):
 
 
 def group_column(name: str) -> str:
-    """Name the output column that holds the subtotal of the group `name`."""
+    """Return the name of the output column that contains the subtotal of the group `name`."""
     return f"group_{name}"
 
 
@@ -410,7 +410,8 @@ OUTCOME_STAGES: tuple[OutcomeStage, ...] = ("sql", "opportunity", "won")
 
 
 def _outcome_text(value: object) -> object:
-    # TOML may give `sql = [1]` for a 0/1 column; the file's values are read as text
+    # TOML may give `sql = [1]` for a 0/1 column, but the file's values are read as text, so
+    # whole numbers are turned into text.
     if isinstance(value, list):
         return [
             str(item) if isinstance(item, int) and not isinstance(item, bool) else item
@@ -423,7 +424,7 @@ OutcomeValues = Annotated[list[str], BeforeValidator(_outcome_text)]
 
 
 class OutcomesSection(_Section):
-    """The CRM export of outcomes: which column holds the stage, and which values mean what."""
+    """The CRM export of outcomes: the column that contains the stage, and what its values mean."""
 
     file: str | None = None
     lead_id: str | None = None
@@ -458,7 +459,7 @@ class OutcomesSection(_Section):
 
 
 class StateSection(_Section):
-    """Where a run keeps what the previous runs found, to report new and lost MQLs."""
+    """The state file, which keeps what the previous runs found, to report new and lost MQLs."""
 
     path: str = Field(min_length=1)
 
@@ -775,7 +776,7 @@ def _cross_check(raw: dict[str, Any]) -> list[str]:
     problems.extend(_duplicate_names("engagement.rules", rule_names))
     models = _raw_models(raw)
     if not models:
-        # with models, each model that uses the top-level [mql] checks it against its rules
+        # With models, each model that uses the top-level [mql] checks it against its rules.
         problems.extend(_qualifying_problems(raw.get("mql"), "mql", rule_names))
 
     fit = raw.get("fit")
@@ -873,7 +874,8 @@ def _model_problems(raw: dict[str, Any], models: list[dict[str, Any]]) -> list[s
         name = model.get("name")
         if not isinstance(name, str):
             continue
-        # folded, because macOS and Windows treat file names that differ in case as one
+        # Names are case-folded, because macOS and Windows treat file names that differ in case
+        # as one.
         earlier = seen.setdefault(name.casefold(), _key_path(("models", index), raw))
         if earlier != _key_path(("models", index), raw):
             problems.append(
@@ -952,7 +954,7 @@ def _account_problems(raw: dict[str, Any]) -> list[str]:
             if not isinstance(item, dict):
                 continue
             names.append(item.get("name"))
-            # account fit, like lead fit, must not depend on activities
+            # Account fit, like lead fit, must not depend on activities.
             if item.get("field") in ("engaged_leads", "engagement_score"):
                 problems.append(
                     f"{_key_path(('accounts', kind, position - 1, 'field'), raw)}: account "

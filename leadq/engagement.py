@@ -23,7 +23,7 @@ REJECT_PROBLEM = "_reject_problem"
 FREQUENCY_CUT = "_frequency_cut"
 ENGAGEMENT_TOTAL = "_engagement_total"
 TOTAL_CUT = "_total_cut"
-# whether a match is still kept by the frequency limits applied so far
+# Column that is true while a match is still kept by the frequency limits applied so far.
 _KEPT = "_kept"
 
 
@@ -151,10 +151,10 @@ def with_frequency_cuts(matches: pl.DataFrame, rule: EngagementRule, as_of: date
     """Add FREQUENCY_CUT: the limit of `rule` that keeps a match from counting, null if none.
 
     `matches` contains matches of `rule` only, with LEAD_ID, LOCAL_TIME, ORDER and DAY. Per lead,
-    the limits apply in this order, each to the matches that the previous ones left:
-    `max_per_day = N` keeps the N latest of each local day, `once_per_days = N` keeps the
-    latest of each N-day period counted back from the as-of day (period k holds ages k*N to
-    k*N+N-1), and `max_count = N` keeps the N latest of the rest. Matches at the same time
+    the limits apply in this order, each to the matches that the previous ones left.
+    `max_per_day = N` keeps the N latest of each local day. `once_per_days = N` keeps the
+    latest of each N-day period counted back from the as-of day, where period k contains the
+    ages k*N to k*N+N-1. `max_count = N` keeps the N latest of the rest. Matches at the same time
     rank by ORDER, so the later row of the input counts. Returns the rows by lead, latest
     first.
     """
@@ -190,8 +190,8 @@ def with_frequency_cuts(matches: pl.DataFrame, rule: EngagementRule, as_of: date
     return frame.drop(_KEPT)
 
 
-# New matches of a rule with a frequency limit that may wait before the kept ones are sorted
-# again: a few tens of MB, and enough to sort large batches in one go.
+# Maximum number of new matches of a rule with a frequency limit that may wait before the kept
+# ones are sorted again. That is a few tens of MB, and enough to sort large batches in one go.
 _UNSORTED_ROWS = 1_000_000
 
 
@@ -219,7 +219,7 @@ class EngagementTotals:
         # About half of the activities in a window match no rule, and they add nothing. Leaving
         # them out first cut a quarter of this step's time on the benchmark data.
         any_match = pl.any_horizontal(pl.col(f"_match_{position}") for position, _ in self._rules)
-        # the kept state repeats each lead id many times, so it stores them as categories
+        # The kept state repeats each lead id many times, so it stores them as categories.
         matches = matches.filter(any_match).with_columns(pl.col(LEAD_ID).cast(pl.Categorical))
         uncapped = [(p, rule) for p, rule in self._rules if not rule.has_frequency_limit]
         if uncapped:
@@ -246,7 +246,7 @@ class EngagementTotals:
                 unsorted = self._unsorted.setdefault(position, [])
                 unsorted.append(found)
                 # Choosing what still counts sorts every kept match, so it waits until the new
-                # matches are as many as the kept ones: each match is then sorted a few times,
+                # matches are as many as the kept ones. Each match is then sorted a few times,
                 # not once per batch. The choice is the same, because a match that stops
                 # counting never counts again.
                 kept = self._latest.get(position)
@@ -303,7 +303,7 @@ class EngagementTotals:
 def _still_counting(matches: pl.DataFrame, rule: EngagementRule, as_of: date) -> pl.DataFrame:
     """Keep the matches of `rule` that its frequency limits let count."""
     if rule.max_per_day is None and rule.once_per_days is None:
-        # max_count alone: the same choice as with_frequency_cuts, with a faster group head
+        # With max_count alone, a faster group head makes the same choice as with_frequency_cuts.
         assert rule.max_count is not None
         return (
             matches.sort([LOCAL_TIME, ORDER], descending=True)
@@ -342,12 +342,12 @@ def with_lead_rules(
 
 
 def group_cut_column(index: int) -> str:
-    """Name of the per-lead column with the points that the cap of group `index` cut."""
+    """Return the name of the per-lead column with the points that the cap of group `index` cut."""
     return f"_group_cut_{index}"
 
 
 def cap_label(cap: float, group: str | None = None) -> str:
-    """Describe a cap as reasons and the ledger show it: `group web capped at 40`."""
+    """Describe a cap as `reasons` and the ledger show it, such as `group web capped at 40`."""
     amount = f"{cap:.2f}".rstrip("0").rstrip(".")
     return f"group {group} capped at {amount}" if group is not None else f"total capped at {amount}"
 
@@ -383,7 +383,7 @@ def with_engagement(leads: pl.DataFrame, engagement: EngagementSection) -> pl.Da
     )
     subtotals = [pl.col(group.column) for group in engagement.groups]
     ungrouped = [pl.col(points_column(p)) for p, rule in enumerate(rules) if rule.group is None]
-    # without groups this is the plain sum of the rules' points, in config order
+    # Without groups this is the plain sum of the rules' points, in config order.
     total = pl.sum_horizontal([*subtotals, *ungrouped] or [0.0])
     capped_total = _capped(total, engagement.max_points)
     filled = filled.with_columns(
@@ -440,7 +440,7 @@ def round_score(score: pl.Expr) -> pl.Expr:
     """
     nudged = score + score.sign() * 1e-9
     rounded = nudged.round(2, mode="half_away_from_zero")
-    # Polars drops `+ 0.0` as a no-op, so the sign of zero is cleared by an explicit choice
+    # Polars drops `+ 0.0` as a no-op, so the sign of zero is cleared by an explicit choice.
     return pl.when(rounded == 0.0).then(pl.lit(0.0)).otherwise(rounded)
 
 

@@ -70,15 +70,15 @@ def ledger_rows(matches: pl.DataFrame, engagement: EngagementSection) -> pl.Data
 def build_ledger(
     matches: pl.DataFrame, leads: pl.DataFrame, engagement: EngagementSection, as_of: date
 ) -> pl.DataFrame:
-    """Return one row per matched activity and rule, and per lead rule that holds, with points.
+    """Build one row per matched activity and rule, and per lead rule that matched, with points.
 
     `matches` contains `ledger_rows` of the activities, and `leads` the scored leads with their
     rule count columns, cap cut columns and source file and line. A match that a frequency
     limit drops earns 0. Then the points a group cap cut come off that group's positive
-    points, and the points the total cap cut off all positive points of the lead, in the
-    same order each time: lead rules first, then activities from the oldest (by time, input
-    order, then rule order). So a cap takes the points of whole rows and part of one more,
-    and each lead's `points_earned` add up to its unrounded score.
+    points, and the points the total cap cut come off all positive points of the lead. Both
+    take points in the same order: lead rules first, then activities from the oldest (by
+    time, input order, then rule order). So a cap takes the points of whole rows and part of
+    one more, and each lead's `points_earned` add up to its unrounded score.
     """
     parts = [*_activity_rows(matches, engagement, as_of), *_lead_rule_rows(leads, engagement)]
     frame = pl.concat(parts) if parts else pl.DataFrame()
@@ -109,7 +109,7 @@ def _take_cap_cuts(
     """Add `points_earned`, after frequency limits, group caps and the total cap in turn."""
     cut_columns = [group_cut_column(i) for i in range(len(engagement.groups))]
     frame = frame.join(leads.select(LEAD_ID, TOTAL_CUT, *cut_columns), on=LEAD_ID, how="left")
-    # oldest first, with lead rules (no time) before every activity
+    # Oldest first, with lead rules (no time) before every activity.
     frame = frame.sort([LEAD_ID, LOCAL_TIME, ORDER, _POSITION], nulls_last=False)
 
     group_cut = pl.lit(0.0)
@@ -201,7 +201,7 @@ def _activity_rows(
 
 
 def _lead_rule_rows(leads: pl.DataFrame, engagement: EngagementSection) -> list[pl.DataFrame]:
-    """Build a row per lead and `source = "lead"` rule that holds, citing the leads file."""
+    """Build a row per lead and matching `source = "lead"` rule, citing the leads file."""
     group_index = {group.name: index for index, group in enumerate(engagement.groups)}
     rows = []
     for position, rule in enumerate(engagement.rules):

@@ -1,7 +1,7 @@
 """A lock file that keeps two runs from using the same state file at once.
 
 The lock is an exclusive `flock` on `<state>.lock`, which the operating system releases when
-the process ends, however it ends. The file also holds the process id of the run that took
+the process ends, however it ends. The file also contains the process id of the run that took
 it, so a run that was killed leaves a file whose lock no process holds. The next run reports
 that stale lock, takes it over and names the killed process in a note.
 
@@ -68,7 +68,7 @@ class StateLock:
                 os.close(fd)
                 raise LockedError(self._held_message(holder)) from None
             # A run that finished removes the file after locking it, so a lock taken on a
-            # file that is no longer at `path` protects nothing: open the new file and retry.
+            # file that is no longer at `path` protects nothing. Open the new file and retry.
             if _same_file(fd, self.path):
                 self._fd = fd
                 self.stale = _stale_lock(_read_holder(fd))
@@ -79,10 +79,10 @@ class StateLock:
         raise StateError(msg)
 
     def release(self) -> None:
-        """Remove the lock file and release the lock; do nothing if it is not held."""
+        """Remove the lock file and release the lock, or do nothing if it is not held."""
         if self._fd is None:
             return
-        # remove the file while still holding the lock, so no run can lock it in between
+        # Remove the file while still holding the lock, so no run can lock it in between.
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()
         os.close(self._fd)
@@ -93,7 +93,10 @@ class StateLock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             return os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as error:
-            msg = f"cannot create the lock file {self.path}: {error.strerror}"
+            msg = (
+                f"creating the lock file {self.path} failed: {error.strerror}; "
+                "check that its folder is writable"
+            )
             raise StateError(msg) from None
 
     def _held_message(self, holder: str) -> str:

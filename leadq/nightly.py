@@ -49,7 +49,7 @@ from leadq.state import (
 )
 
 # The steps that `commit` passes, in order. Fault-injection tests set `step_hook` to stop
-# the process at one of them; `leadq.state.STATE_WRITTEN` comes between the last two.
+# the process at one of them. `leadq.state.STATE_WRITTEN` comes between the last two.
 OUTPUTS_WRITTEN = "outputs written"
 NOTIFICATIONS_QUEUED = "notifications queued"
 STATE_SAVED = "state saved"
@@ -61,7 +61,7 @@ CHANGE_COLUMNS = ["mql_since", "status"]
 
 @dataclass
 class Note:
-    """A line for the person or cron job running leadq; warnings show even with --quiet."""
+    """A line for the person or cron job running leadq. Warnings show even with --quiet."""
 
     text: str
     is_warning: bool = False
@@ -104,7 +104,7 @@ class NightlyRun:
 
     @property
     def has_state(self) -> bool:
-        """Whether this run keeps a state file, and so reports new and lost MQLs."""
+        """True when this run keeps a state file, and so reports new and lost MQLs."""
         return self.state_path is not None
 
     def __enter__(self) -> NightlyRun:
@@ -133,7 +133,7 @@ class NightlyRun:
         self._finish(exc)
 
     def with_changes(self, result: ScoringResult) -> ScoringResult:
-        """Add `mql_since` and `status` to the scored leads; without a state, change nothing."""
+        """Add `mql_since` and `status` to the scored leads, or change nothing without a state."""
         counts = summary_counts(result)
         self._log_step("scored", leads=counts["total"], mqls=counts["mql"])
         if self.state_path is None:
@@ -179,10 +179,10 @@ class NightlyRun:
         return write
 
     def commit(self) -> list[Note]:
-        """Queue the webhook batches, save the state and send the batches; return the notes.
+        """Queue the webhook batches, save the state, send the batches and return the notes.
 
         Call it once every output is in place. Nothing here fails the run when the webhook
-        is down: the batches stay queued for the next run, and a warning note reports it.
+        is down. The batches stay queued for the next run, and a warning note reports it.
         """
         self._step(OUTPUTS_WRITTEN, new_mqls=self._new_mqls.height)
         if self.state_path is None or self._snapshot is None:
@@ -255,8 +255,8 @@ class NightlyRun:
             if self.rewind:
                 problems.append("--rewind moves a state file back; give --state or [state] path")
         elif self.config.models:
-            # NOTE: the state keeps one MQL status per lead, and [state], [handoff] and
-            # [notify] are rejected with models when the config is validated
+            # NOTE: the state keeps one MQL status per lead. So [state], [handoff] and
+            # [notify] are rejected with models when the config is validated.
             problems.append(
                 "--state: new and lost MQLs are not available with [[models]] yet; "
                 "leave out --state"
@@ -353,7 +353,8 @@ def _exit_code(error: BaseException | None) -> int:
         return ExitCode.SUCCESS
     if isinstance(error, LeadqError):
         return error.exit_code
-    # typer.Exit and SystemExit carry their code; the library does not import Typer
+    # typer.Exit and SystemExit carry their code, read by attribute because the library
+    # does not import Typer.
     code = getattr(error, "exit_code", getattr(error, "code", None))
     return code if isinstance(code, int) else ExitCode.BAD_DATA
 

@@ -3,8 +3,8 @@
 Each batch is first written to the pending notifications file beside the state file. A batch
 leaves that file only after the endpoint responded to it with a 2xx status, so a batch that
 failed, or a run that was killed, leaves it there for the next run, which sends it before
-its own. A run killed between the endpoint's answer and the file update sends that batch
-once more; its `batch_id` (also sent as the `Idempotency-Key` header) lets the receiver
+its own. A run killed between the endpoint's response and the file update sends that batch
+once more. Its `batch_id`, also sent as the `Idempotency-Key` header, lets the receiver
 recognise the repeat.
 """
 
@@ -62,14 +62,14 @@ def read_pending(path: Path) -> list[Batch]:
         return [json.loads(line) for line in lines if line.strip()]
     except (OSError, ValueError) as error:
         msg = (
-            f"the pending notifications file {path} cannot be read ({error}); move it away "
+            f"reading the pending notifications file {path} failed ({error}); move it away "
             "to go on, and send its batches by hand if the endpoint still needs them"
         )
         raise StateError(msg) from None
 
 
 def write_pending(path: Path, batches: list[Batch]) -> None:
-    """Replace the pending notifications file in one step; remove it when nothing waits."""
+    """Replace the pending notifications file in one step, or remove it when nothing waits."""
     if not batches:
         path.unlink(missing_ok=True)
         return
@@ -135,7 +135,7 @@ def send_pending(
 def _post_with_retries(
     batch: Batch, section: NotifySection, *, log: LogEvent, sleep: Callable[[float], None]
 ) -> str | None:
-    """Post one batch; return None once delivered, or why it was not."""
+    """Post one batch, and return None once it is delivered or the reason why it was not."""
     body = json.dumps(
         {"batch_id": batch["batch_id"], "as_of": batch["as_of"], "leads": batch["leads"]},
         ensure_ascii=False,
@@ -163,7 +163,7 @@ def _post_with_retries(
 
 
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """Report a redirect as an error: urllib would follow it with a GET that drops the body."""
+    """Report a redirect as an error, because urllib would follow it with a GET without the body."""
 
     def redirect_request(self, *_args: Any, **_kwargs: Any) -> None:
         return None
@@ -173,7 +173,7 @@ _OPENER = urllib.request.build_opener(_NoRedirects)
 
 
 def _post(url: str, body: bytes, batch_id: str, timeout: float) -> tuple[int | None, str]:
-    """Post `body` once; return the HTTP status (None without one) and a problem, or ''."""
+    """Post `body` once, and return the HTTP status (None without one) and a problem or ''."""
     request = urllib.request.Request(
         url,
         data=body,
@@ -185,15 +185,15 @@ def _post(url: str, body: bytes, batch_id: str, timeout: float) -> tuple[int | N
             status = int(response.status)
     except urllib.error.HTTPError as error:
         error.close()
-        return error.code, f"the endpoint answered {error.code} {error.reason}"
+        return error.code, f"the endpoint returned status {error.code} {error.reason}"
     except TimeoutError:
-        return None, f"no answer within {timeout:g} seconds"
+        return None, f"the request timed out after {timeout:g} seconds"
     except urllib.error.URLError as error:
         if isinstance(error.reason, TimeoutError):
-            return None, f"no answer within {timeout:g} seconds"
+            return None, f"the request timed out after {timeout:g} seconds"
         return None, f"the connection failed: {error.reason}"
     except OSError as error:
         return None, f"the connection failed: {error}"
     if status >= 300:
-        return status, f"the endpoint answered {status}"
+        return status, f"the endpoint returned status {status}"
     return status, ""

@@ -14,7 +14,7 @@ from leadq.readers import TableScan, expand_patterns, read_options
 from leadq.timestamps import parse_local_times
 
 STAGE = "_stage"
-"""Per outcome row: 0 for no stage, 1 for SQL, 2 for opportunity, 3 for won."""
+"""Stage of each outcome row: 0 for no stage, 1 for SQL, 2 for opportunity, 3 for won."""
 OUTCOME_DAY = "_outcome_day"
 CONVERTED = "converted"
 _KEY = "_outcome_key"
@@ -22,7 +22,7 @@ _KEY = "_outcome_key"
 
 @dataclass(frozen=True)
 class OutcomeCounts:
-    """What happened to the rows of the outcomes file."""
+    """Counts of the rows of the outcomes file, by what happened to them."""
 
     rows_read: int
     rejected: int
@@ -117,14 +117,14 @@ def read_outcomes(config: Config, leads: pl.DataFrame, path: str | None = None) 
     missing_key = keyed.filter(pl.col(_KEY).is_null()).height
     lead_key = pl.col(LEAD_ID) if section.lead_id else pl.col("email").str.to_lowercase()
     lead_keys = leads.select(lead_key.alias(_KEY), LEAD_ID).drop_nulls(_KEY)
-    # an e-mail shared by several leads gives the outcome to each of them, as for activities
+    # An e-mail shared by several leads gives the outcome to each of them, as for activities.
     matched = keyed.drop_nulls(_KEY).join(lead_keys, on=_KEY, how="inner")
     unmatched = keyed.drop_nulls(_KEY).join(lead_keys, on=_KEY, how="anti").height
 
     return Outcomes(
         rows=matched.select(LEAD_ID, STAGE, OUTCOME_DAY),
         counts=OutcomeCounts(
-            # table.frame still holds the undated rows, which `frame` has dropped
+            # table.frame still contains the undated rows, which `frame` has dropped.
             rows_read=table.frame.height + table.rejects.height,
             rejected=table.rejects.height,
             missing_key=missing_key,
@@ -146,7 +146,7 @@ def label_leads(
 ) -> Labels:
     """Mark each lead converted or not by its outcome rows dated after `after`, up to `until`.
 
-    A lead that converted on or before `after` is left out: it was already converted on the
+    A lead that converted on or before `after` is left out. It was already converted on the
     day it was scored, so counting it would let the future leak into the past. Leads without
     an outcome row in the period are not converted. Without dates, `after` and `until` do
     nothing and every row counts.
@@ -201,7 +201,7 @@ def _stage_expr(section: OutcomesSection) -> pl.Expr:
     assert section.column is not None
     value = pl.col(section.column).str.strip_chars().str.to_lowercase()
     stage = pl.lit(0, dtype=pl.Int64)
-    # highest last, so that a value listed under two stages gets the higher one
+    # The highest stage comes last, so that a value listed under two stages gets the higher one.
     for rank, values in enumerate((section.sql, section.opportunity, section.won), start=1):
         if values:
             folded = [item.strip().lower() for item in values]

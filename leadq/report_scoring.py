@@ -90,10 +90,12 @@ def funnel_section(summary: dict[str, Any], mql: MqlSection) -> Section:
         highlight=[key == "mql" for _label, key in steps],
         x_label="leads",
     )
+
     rows: list[list[Cell | str]] = [
         [label, Cell(count(leads[key]), f"leads.{key}"), Cell(percent(leads[key], total))]
         for label, key in steps
     ]
+
     ways = [f"a score of at least {mql.threshold:g}"] if mql.threshold is not None else []
     ways += ["a qualifying activity"] if mql.qualifying_rules else []
     ways += ["a listed grade and band cell"] if mql.cells else []
@@ -101,8 +103,9 @@ def funnel_section(summary: dict[str, Any], mql: MqlSection) -> Section:
     means = ", ".join(ways[:-1]) + f" or {ways[-1]}" if len(ways) > 1 else "".join(ways)
     note = (
         f"Engaged counts every lead with a score above 0, fit or not. An MQL is a fit lead with "
-        f"{means}; {percent(leads['mql'], leads['fit'])} of fit leads are MQLs."
+        f"{means}. {percent(leads['mql'], leads['fit'])} of fit leads are MQLs."
     )
+
     body = (
         figure("funnel-chart", svg, "Leads at each step of the funnel")
         + table(["step", "leads", "share of all leads"], rows)
@@ -184,8 +187,8 @@ def _only_failure_counts(result: ScoringResult) -> list[int]:
 def score_bins(leads: pl.DataFrame, threshold: float | None) -> ScoreBins:
     """Count the non-zero scores of `leads` in about 30 bins of a round width.
 
-    The bins start at the threshold (or at 0 without one), so that no bin holds scores on both
-    sides of it.
+    The bins start at the threshold (or at 0 without one), so that no bin contains scores on
+    both sides of it.
     """
     scored = leads.filter(pl.col("engagement_score") != 0)
     zero_scores = leads.height - scored.height
@@ -201,7 +204,7 @@ def score_bins(leads: pl.DataFrame, threshold: float | None) -> ScoreBins:
     first = math.floor((low - origin) / width + 1e-9)
     last = math.floor((high - origin) / width + 1e-9)
 
-    # the small epsilon keeps a score on a bin edge in the upper bin despite float division
+    # The small epsilon keeps a score on a bin edge in the upper bin despite float division.
     index = ((pl.col("engagement_score") - origin) / width + 1e-9).floor().cast(pl.Int64)
     counts = (
         scored.group_by(index.alias("bin"))

@@ -166,7 +166,7 @@ class ScoringResult:
             )
             for run, ledger in zip(self.models, ledgers, strict=True)
         ]
-        # the sort keeps each model's own order of rows within a lead
+        # The sort keeps each model's own order of rows within a lead.
         stacked = pl.concat(named, how="vertical_relaxed")
         return stacked.sort(LEAD_ID, MODEL_INDEX, maintain_order=True).drop(MODEL_INDEX)
 
@@ -190,9 +190,9 @@ def score_leads(
 ) -> ScoringResult:
     """Score every lead of the configured inputs as of the end of `as_of`.
 
-    Arguments override the config's `[inputs]`; `as_of` defaults to today in the activity
+    Arguments override the config's `[inputs]`. `as_of` defaults to today in the activity
     time zone. `on_step` is called with the name of each step as it starts, for progress
-    displays. Activities are read `batch_rows` at a time (None: each file whole), and the
+    displays. Activities are read `batch_rows` at a time (None reads each file whole), and the
     matched activities of `ledger_leads` are kept for `ScoringResult.ledger_for`, or those
     of every lead with `full_ledger`, for `ScoringResult.ledger`. The latter takes memory
     in proportion to the matched activities in the window. With `ledger_leads = None`,
@@ -234,7 +234,7 @@ def score_leads(
     runs: list[ModelRun] = []
     if plans:
         # NOTE: accounts are rejected with models when the config is validated, so each
-        # model's _decide returns no accounts table
+        # model's _decide returns no accounts table.
         for plan in plans:
             model_scored, _ = _decide(leads, model_totals(activities.totals, plan), plan.config)
             model_scored = with_model_name(model_scored, plan)
@@ -290,7 +290,7 @@ def lead_output_columns(config: Config) -> list[str]:
 def decide_mqls(leads: pl.DataFrame, activity_totals: pl.DataFrame, config: Config) -> pl.DataFrame:
     """Add lead rules, the engagement score and the MQL decision to fit leads, by lead id.
 
-    `activity_totals` holds each lead's count and points columns of the activity rules.
+    `activity_totals` contains each lead's count and points columns of the activity rules.
     """
     scored, _ = _decide(leads, activity_totals, config)
     return scored
@@ -429,7 +429,8 @@ def _rule_stats(config: Config, scored: pl.DataFrame) -> pl.DataFrame:
 def summary_counts(result: ScoringResult) -> dict[str, Any]:
     """Return the lead funnel: total, fit, engaged (positive score) and MQL.
 
-    With models it counts leads, not rows: engaged and MQL in at least one model.
+    With models it counts leads, not rows, so a lead is engaged or an MQL if it is one in at
+    least one model.
     """
     if result.models:
         return lead_counts(result.models)

@@ -48,7 +48,7 @@ def test_delivers_each_mql_once_after_outages(tmp_path: Path):
     assert "@" not in text
     attempts = [json.loads(line) for line in text.splitlines() if '"notify attempt"' in line]
     assert [record["http_status"] for record in attempts[:3]] == [503, 503, 503]
-    assert attempts[3]["problem"] == "no answer within 0.3 seconds"
+    assert attempts[3]["problem"] == "the request timed out after 0.3 seconds"
 
 
 def test_batch_carries_leads_and_id(tmp_path: Path):
@@ -84,7 +84,7 @@ def test_4xx_not_retried(tmp_path: Path):
         delivery = send_pending(pending, section(hook.url), log=lambda *_a, **_k: None)
         assert hook.requests == 1
     assert delivery.problem == "batch b1 was not delivered after 1 attempt(s): " + (
-        "the endpoint answered 400 Bad Request"
+        "the endpoint returned status 400 Bad Request"
     )
     assert [item["batch_id"] for item in read_pending(pending)] == ["b1", "b2"]
 

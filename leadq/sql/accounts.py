@@ -32,7 +32,7 @@ ACCOUNTED_MQL = "_accounted_mql"
 """`mql` after `mql.account_rule`, in the CTE `accounted`."""
 ACCOUNTED_REASON = "_accounted_mql_reason"
 """`mql_reason` after `mql.account_rule`, in the CTE `accounted`."""
-# the attributes that leadq computes, as text, because conditions read text
+# The attributes that leadq computes, as text, because conditions read text.
 _COMPUTED = {"account": ACCOUNT, "lead_count": "_lead_count", "fit_leads": "_fit_leads_text"}
 
 
@@ -63,7 +63,7 @@ def account_ctes(
     """Build the CTEs from `qualified` to `accounts_decided` and `accounted`."""
     if section.key_from_email:
         assert email is not None
-        # the part after the last @, so "a@b@acme.com" still names acme.com
+        # The domain is the part after the last @, so "a@b@acme.com" still names acme.com.
         domain = sql.extract(exp.Lower(this=_col(email)), r"@([^@]*)$")
         name: exp.Expr = exp.Nullif(this=exp.Trim(this=domain), expression=sql.text(""))
     else:
@@ -148,8 +148,8 @@ def _totals(section: AccountsSection) -> exp.Select:
         this=exp.Order(
             this=sql.case([(engaged.copy(), _col(LEAD_ID))]),
             expressions=[
-                # neither is ever null; these null orders are each warehouse's default,
-                # which BigQuery needs, because it cannot set one in an aggregate
+                # Neither is ever null. These null orders are each warehouse's default,
+                # which BigQuery needs because it cannot set one in an aggregate.
                 exp.Ordered(this=score.copy(), desc=True, nulls_first=False),
                 exp.Ordered(this=_col(LEAD_ID), nulls_first=True),
             ],
@@ -162,7 +162,7 @@ def _totals(section: AccountsSection) -> exp.Select:
             exp.alias_(exp.Count(this=exp.Star()), "leads"),
             exp.alias_(_count_where(_col("_fit")), "fit_leads"),
             exp.alias_(_count_where(engaged), "engaged_leads"),
-            # the leads' rounded scores, so the account adds up what scored_leads shows
+            # The sum uses the leads' rounded scores, so it adds up what scored_leads shows.
             exp.alias_(sql.round_half_away(total), "engagement_score"),
             exp.alias_(
                 exp.Coalesce(this=engaged_ids, expressions=[sql.text("")]), "engaged_lead_ids"
@@ -237,7 +237,7 @@ def _label_regexes(tree: exp.Expr, label: str) -> None:
 
 
 def _decided(section: AccountsSection) -> exp.Select:
-    """Add `fit`, `mqa` and `mqa_reason`: an MQA is fit and reaches every bar."""
+    """Add `fit`, `mqa` and `mqa_reason`. An MQA is an account that is fit and reaches every bar."""
     checks: list[tuple[exp.Expr, exp.Expr, exp.Expr]] = []
     if section.threshold is not None:
         score = _col("engagement_score")
@@ -261,9 +261,10 @@ def _decided(section: AccountsSection) -> exp.Select:
                 _worded("engaged leads", count_text.copy(), "<", bar.copy()),
             )
         )
+
     is_fit = _col("fit_failed").eq(sql.text(""))
     reaches = exp.and_(*(passed.copy() for passed, _, _ in checks))
-    # an MQA lists every bar it reached, any other fit account the bars it missed
+    # An MQA lists every bar it reached, and any other fit account lists the bars it missed.
     reached = checks[0][1]
     for _, text, _ in checks[1:]:
         reached = sql.concat(reached, sql.text("; "), text)

@@ -1,9 +1,9 @@
-"""Writing the dialect-neutral trees for one warehouse: its regex flavour and function names.
+"""Rewriting of the dialect-neutral trees for one warehouse's regex flavour and function names.
 
-The trees from leadq.sql.query hold regular expressions in the syntax that Python's `re` and
+The trees from leadq.sql.query contain regular expressions in the syntax that Python's `re` and
 RE2 share, searched anywhere in the value, with an `i` flag to ignore case. Each warehouse
-spells that differently, and some cannot express every pattern: those are refused here,
-naming the rule, rather than run with another meaning.
+spells that differently, and some cannot express every pattern. Those patterns are rejected
+here, naming the rule, rather than run with another meaning.
 """
 
 from __future__ import annotations
@@ -70,7 +70,10 @@ def _pattern(node: exp.RegexpLike) -> tuple[str, bool]:
 
 
 def _inline_flag(flag: str) -> Callable[[exp.Expr], exp.Expr]:
-    """For flavours that take the ignore-case flag inside the pattern: (?i) or (?iu)."""
+    """Build a rewrite for flavours that take the ignore-case flag inside the pattern.
+
+    `flag` is the inline flag, such as (?i) or (?iu).
+    """
 
     def rewrite(node: exp.Expr) -> exp.Expr:
         if not isinstance(node, exp.RegexpLike):
@@ -84,7 +87,7 @@ def _inline_flag(flag: str) -> Callable[[exp.Expr], exp.Expr]:
 
 
 def _snowflake(node: exp.Expr) -> exp.Expr:
-    # REGEXP_LIKE matches the whole value, so the pattern is wrapped to search in it
+    # REGEXP_LIKE matches the whole value, so the pattern is wrapped to search in it.
     if not isinstance(node, exp.RegexpLike):
         return node
     pattern, ignore_case = _pattern(node)
@@ -101,7 +104,7 @@ def _postgres(node: exp.Expr) -> exp.Expr:
         kind = exp.RegexpILike if ignore_case else exp.RegexpLike
         return kind(this=node.this, expression=exp.Literal.string(pattern))
     if isinstance(node, exp.RegexpExtract):
-        # PostgreSQL 15 and later: REGEXP_SUBSTR(value, pattern, start, N, flags, group)
+        # PostgreSQL 15 and later have REGEXP_SUBSTR(value, pattern, start, N, flags, group).
         return exp.Anonymous(
             this="REGEXP_SUBSTR",
             expressions=[

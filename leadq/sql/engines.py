@@ -1,8 +1,8 @@
 """Running the SQL model inside DuckDB or Spark, with leadq's own readers feeding the tables.
 
-The input files are read by the same readers as `leadq score` (every value as trimmed text,
-null tokens as null, one row per lead id, the same rejects), then handed to the engine as
-the tables `leads` and `activities`, with each row's position in the export. The engine runs
+The input files are read by the same readers as `leadq score`: every value as trimmed text,
+null tokens as null, one row per lead id, and the same rejects. They are then handed to the
+engine as the tables `leads` and `activities`, with each row's position in the export. It runs
 the query from leadq.sql.query, and its result becomes a ScoringResult, so that the outputs
 and the summary are written exactly as for the Polars engine.
 """
@@ -50,7 +50,7 @@ class EngineMissingError(LeadqError):
 
 
 class Engine(Protocol):
-    """Somewhere to load text tables and run one dialect's SQL."""
+    """A database that loads text tables and runs one dialect's SQL."""
 
     dialect: str
 
@@ -62,7 +62,10 @@ class Engine(Protocol):
 
 
 class _ArrowStream:
-    """Hands a Polars frame to DuckDB through the Arrow stream interface, without pyarrow."""
+    """An adapter that hands a Polars frame to DuckDB through the Arrow stream interface.
+
+    It needs no pyarrow.
+    """
 
     def __init__(self, frame: pl.DataFrame) -> None:
         self.frame = frame
@@ -72,7 +75,7 @@ class _ArrowStream:
 
 
 class DuckDBEngine:
-    """DuckDB in this process, in memory; results come back through a Parquet file."""
+    """An in-memory DuckDB database in this process. Results come back through a Parquet file."""
 
     dialect = "duckdb"
 
@@ -81,7 +84,7 @@ class DuckDBEngine:
             import duckdb
         except ImportError:
             raise _missing("duckdb") from None
-        # no progress bar: leadq shows its own progress, and -q must print nothing
+        # The progress bar is off because leadq shows its own progress and -q must print nothing.
         self._connection = duckdb.connect()
         self._connection.execute("SET enable_progress_bar = false")
         self._folder = tempfile.TemporaryDirectory(prefix="leadq-duckdb-")
@@ -110,7 +113,7 @@ class DuckDBEngine:
 
 
 class SparkEngine:
-    """A Spark session: the active one, or a new one configured by `spark.master` and co.
+    """A Spark session: the active one, or a new one configured by `spark.master` and similar.
 
     Tables are temporary views built from the rows leadq read, so they live only in this
     session. Times are handled as wall-clock values (TIMESTAMP_NTZ), and the session time
@@ -140,7 +143,7 @@ class SparkEngine:
             for column, dtype in frame.schema.items()
         ]
         with warnings.catch_warnings():
-            # PySpark checks its pandas version here although no pandas is involved
+            # PySpark checks its pandas version here, although no pandas is involved.
             warnings.filterwarnings("ignore", "PySpark does not yet", FutureWarning)
             data = self._session.createDataFrame(frame.rows(), schema=types.StructType(fields))
         data.createOrReplaceTempView(name)
@@ -156,12 +159,12 @@ class SparkEngine:
         )
 
     def close(self) -> None:
-        """Leave the session running: it may be shared, and it ends with the process."""
+        """Leave the session running, because it may be shared and it ends with the process."""
 
 
 def _missing(engine: str) -> EngineMissingError:
     return EngineMissingError(
-        f"--engine {engine} needs a package that is not installed; install it with: "
+        f"--engine {engine} failed: a required package is missing. Install it with: "
         f"{_INSTALL_HINTS[engine]}"
     )
 
@@ -340,7 +343,7 @@ def _typed_accounts(accounts: pl.DataFrame, section: AccountsSection) -> pl.Data
         doubles=["engagement_score"],
         integers=["leads", "fit_leads", "engaged_leads"],
     )
-    # sorted again here, because warehouses order text by their own collation
+    # The rows are sorted again here, because warehouses order text by their own collation.
     return typed.sort(["engagement_score", ACCOUNT, ACCOUNT_KEY], descending=[True, False, False])
 
 
@@ -351,7 +354,7 @@ def _with_types(
     casts += [pl.col(column).cast(pl.Float64) for column in doubles]
     casts += [pl.col(column).cast(pl.Int64) for column in integers]
     typed = {*booleans, *doubles, *integers}
-    # a column that is null in every row comes back without a type; the others are text
+    # A column that is null in every row comes back without a type. The others are text.
     untyped = [c for c, dtype in frame.schema.items() if dtype == pl.Null and c not in typed]
     casts += [pl.col(column).cast(pl.String) for column in untyped]
     return frame.with_columns(casts)

@@ -1,8 +1,8 @@
 """sqlglot expression trees for the parts of a leadq model: text, numbers, conditions, times.
 
 Every function here builds a dialect-neutral tree. Regular expressions are `RegexpLike` nodes
-holding the pattern in the syntax that Python's `re` and RE2 share, with search semantics and
-an optional `i` flag; `leadq.sql.dialects` rewrites them for each warehouse's regex flavour.
+that contain the pattern in the syntax that Python's `re` and RE2 share, with search semantics
+and an optional `i` flag. `leadq.sql.dialects` rewrites them for each warehouse's regex flavour.
 """
 
 from __future__ import annotations
@@ -34,25 +34,25 @@ EPOCH_MILLISECONDS_FROM = 100_000_000_000
 
 
 def text(value: str) -> exp.Literal:
-    """A text literal."""
+    """Build a text literal."""
     return exp.Literal.string(value)
 
 
 def number(value: float) -> exp.Expr:
-    """A number literal that stays a double, also for whole numbers such as 30."""
+    """Build a number literal that stays a double, also for whole numbers such as 30."""
     return exp.cast(exp.Literal.number(repr(float(value))), exp.DataType.Type.DOUBLE)
 
 
 def search(value: exp.Expr, pattern: str, *, ignore_case: bool = False) -> exp.RegexpLike:
-    """True where `pattern` occurs in `value` (a search, not a full match)."""
+    """Build a check that is true where `pattern` occurs in `value` (a search, not a full match)."""
     flag = text("i") if ignore_case else None
     return exp.RegexpLike(this=value, expression=text(pattern), flag=flag)
 
 
 def extract(value: exp.Expr, pattern: str) -> exp.Expr:
-    """The text of the only group of `pattern` in `value`, or null where it does not occur."""
+    """Extract the text of the only group of `pattern` in `value`, or null where it is absent."""
     found = exp.RegexpExtract(this=value, expression=text(pattern), group=exp.Literal.number(1))
-    # some warehouses return '' where the pattern does not occur, others null
+    # Some warehouses return '' where the pattern does not occur, and others return null.
     return exp.Nullif(this=found, expression=text(""))
 
 
@@ -68,7 +68,7 @@ def case(
     branches: Sequence[tuple[exp.Expr, exp.Expr]],
     default: exp.Expr | None = None,
 ) -> exp.Case:
-    """CASE WHEN ... THEN ... [ELSE ...] END."""
+    """Build CASE WHEN ... THEN ... [ELSE ...] END."""
     built = exp.Case()
     for condition, result in branches:
         built = built.when(condition, result)
@@ -76,7 +76,7 @@ def case(
 
 
 def all_of(checks: Sequence[exp.Expr]) -> exp.Expr:
-    """True where every check holds; true for no checks."""
+    """Build a check that is true where every check is true, and also for no checks."""
     return exp.and_(*checks) if checks else exp.true()
 
 
@@ -105,7 +105,7 @@ def fold_literal(value: str, *, case_sensitive: bool) -> str:
 
 
 def number_from_text(value: exp.Expr, *, decimal_comma: bool) -> exp.Expr:
-    """Read text such as `1,200` or `-3.5` as a double; anything else is null."""
+    """Read text such as `1,200` or `-3.5` as a double, and anything else as null."""
     if decimal_comma:
         pattern = DECIMAL_COMMA_PATTERN
         plain = exp.Replace(
@@ -121,7 +121,7 @@ def number_from_text(value: exp.Expr, *, decimal_comma: bool) -> exp.Expr:
 
 
 def boolean_from_text(value: exp.Expr) -> exp.Expr:
-    """Read yes/no, true/false and 1/0 (any case) as a Boolean; anything else is null."""
+    """Read yes/no, true/false and 1/0 (any case) as a Boolean, and anything else as null."""
     lowered = exp.Lower(this=value)
     return case(
         [(lowered.isin(*TRUE_WORDS), exp.true()), (lowered.isin(*FALSE_WORDS), exp.false())]
@@ -131,11 +131,10 @@ def boolean_from_text(value: exp.Expr) -> exp.Expr:
 def condition_sql(
     condition: Condition, value: exp.Expr, *, role: str, decimal_comma: bool
 ) -> exp.Expr:
-    """A Boolean, never null, that is true where `condition` holds for the cleaned `value`.
+    """Build a Boolean, never null, that is true where `condition` matches the cleaned `value`.
 
-    As in leadq.conditions: a missing value cannot be judged by any operator except
-    `missing`, so a filter then fails unless `if_missing = "pass"`, and an exclusion does not
-    match.
+    As in leadq.conditions, no operator except `missing` can judge a missing value. So a
+    filter then fails unless `if_missing = "pass"`, and an exclusion does not match.
     """
     operators = condition.operators()
     wants_missing = operators.pop("missing", None)
@@ -226,7 +225,7 @@ def _contains_any(value: exp.Expr, needles: list[object], *, case_sensitive: boo
 
 
 def local_time(value: exp.Expr, timezone: str) -> exp.Expr:
-    """Read a cleaned timestamp as wall-clock time in `timezone`; unreadable values are null.
+    """Read a cleaned timestamp as wall-clock time in `timezone`, or null if it is unreadable.
 
     Values with `Z` or an offset are converted to the zone, values without one are already
     wall-clock time there, and epoch seconds or milliseconds are instants.
@@ -262,7 +261,7 @@ def _from_utc(instant: exp.Expr, timezone: str) -> exp.Expr:
 
 
 def _iso_wall_text(value: exp.Expr) -> exp.Expr:
-    """`YYYY-MM-DD HH:MM:SS` from an ISO 8601 value, midnight for a date alone."""
+    """Build `YYYY-MM-DD HH:MM:SS` from an ISO 8601 value, with midnight for a date alone."""
     hours_minutes = extract(value, r"^.{10}[Tt ](\d{2}:\d{2})")
     seconds = extract(value, r"^.{10}[Tt ]\d{2}:\d{2}:(\d{2})")
     return concat(
@@ -275,7 +274,7 @@ def _iso_wall_text(value: exp.Expr) -> exp.Expr:
 
 
 def _offset_minutes(offset: exp.Expr) -> exp.Expr:
-    """Minutes east of UTC from `+02:00`, `-0430` or null (for `Z`)."""
+    """Convert an offset such as `+02:00` or `-0430` to minutes east of UTC (null for `Z`)."""
     digits = exp.Replace(this=offset, expression=text(":"), replacement=text(""))
     hours = exp.cast(
         exp.Substring(this=digits, start=exp.Literal.number(2), length=exp.Literal.number(2)),
@@ -301,7 +300,7 @@ def _offset_minutes(offset: exp.Expr) -> exp.Expr:
 
 
 def _dotted_wall_text(value: exp.Expr) -> exp.Expr:
-    """`YYYY-MM-DD HH:MM:SS` from `31.12.2025 14:05`; two-digit years are 1969 to 2068."""
+    """Build `YYYY-MM-DD HH:MM:SS` from `31.12.2025 14:05`. Two-digit years are 1969 to 2068."""
     day = extract(value, r"^(\d{1,2})\.")
     month = extract(value, r"^\d{1,2}\.(\d{1,2})\.")
     year = extract(value, r"^\d{1,2}\.\d{1,2}\.(\d{2,4})")
@@ -382,7 +381,7 @@ def signed_number_text(rounded: exp.Expr) -> exp.Expr:
 
 
 def joined_names(parts: Sequence[tuple[exp.Expr, exp.Expr]]) -> exp.Expr:
-    """Join with `; ` the text of each part whose condition holds; '' when none does.
+    """Join with `; ` the text of each part whose condition is true, or return '' for none.
 
     Built from CASE and `||` instead of CONCAT_WS, whose handling of nulls differs between
     warehouses.

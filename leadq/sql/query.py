@@ -53,7 +53,7 @@ def _col(name: str, table: str | None = None) -> exp.Column:
 
 
 def _user_col(name: str) -> exp.Column:
-    """A column of the user's own tables, always quoted: names like `Record ID` have spaces."""
+    """Build a quoted column of the user's tables, because names like `Record ID` have spaces."""
     return exp.column(name, quoted=True)
 
 
@@ -73,8 +73,8 @@ def _rank(stage: str, position: int) -> str:
     return f"_rank_{stage}_{position}"
 
 
-# The frequency limits of a rule apply in this order, each to the matches the ones before
-# kept, as in leadq.engagement.with_frequency_cuts.
+# The frequency limits of a rule apply in this order, each to the matches that the limits
+# before it kept, as in leadq.engagement.with_frequency_cuts.
 _STAGES = ("day", "period", "count")
 
 
@@ -99,7 +99,7 @@ def _group(index: int) -> str:
 
 
 def _sum(values: Sequence[exp.Expr]) -> exp.Expr:
-    """Add values left to right, in the order leadq.engagement adds them; 0 for none."""
+    """Add values left to right, in the order leadq.engagement adds them, or return 0 for none."""
     if not values:
         return sql.number(0)
     total = values[0]
@@ -123,13 +123,13 @@ def _scale(score: exp.Expr, minimums: dict[str, float], fallback: str) -> exp.Ex
 
 
 def _cap_note(cut: exp.Expr, label: str) -> tuple[exp.Expr, exp.Expr]:
-    """`label (-5.33)` where a cap cut points, for `reasons`."""
+    """Build the `reasons` note `label (-5.33)` for rows where a cap cut points."""
     amount = sql.number_text(sql.round_half_away(cut.copy()))
     return cut > sql.number(0), sql.concat(sql.text(f"{label} (-"), amount, sql.text(")"))
 
 
 def _comparison_text(name: str, value: exp.Expr, operator: str, bar: exp.Expr) -> exp.Expr:
-    """`score 55 >= 40`: a rounded value, the comparison and the bar it is compared with."""
+    """Build a text such as `score 55 >= 40` from a rounded value, the operator and the bar."""
     return sql.concat(
         sql.text(f"{name} "),
         sql.number_text(value.copy()),
@@ -153,8 +153,8 @@ class ScoringQuery:
     """The SQL form of one config, scored as of the end of `as_of`.
 
     `leads_table` and `activities_table` name the tables (optionally qualified, such as
-    `crm.leads`). `row_order` names a column of both tables that holds the row's position in
-    the export; with it, ties between duplicate leads and between activities at the same
+    `crm.leads`). `row_order` names a column of both tables that contains the row's position
+    in the export. With it, ties between duplicate leads and between activities at the same
     time go to the later row, as in `leadq score`. Without it, duplicate lead ids keep an
     arbitrary row among those with the latest `leads.updated_at`.
     """
@@ -188,7 +188,7 @@ class ScoringQuery:
         )
 
     def scored_leads(self, *, internal: bool = False) -> exp.Select:
-        """Every lead with the columns of `scored_leads`, sorted by lead id.
+        """Select every lead with the columns of `scored_leads`, sorted by lead id.
 
         `internal` adds the per-criterion and per-rule columns that the run summary counts.
         """
@@ -196,7 +196,7 @@ class ScoringQuery:
         return self._with_ctes(query, self._lead_level_ctes())
 
     def accounts(self, *, internal: bool = False) -> exp.Select:
-        """Every account with the columns of the `accounts` output, highest score first.
+        """Select every account with the columns of the `accounts` output, highest score first.
 
         Needs `[accounts]` in the config. `internal` adds the account key, each filter's and
         exclusion's outcome and every attribute the filters read.
@@ -204,6 +204,9 @@ class ScoringQuery:
         section = self.config.accounts
         assert section is not None
         query = accounts_table(section, internal=internal)
+        # NOTE: this statement repeats every lead-level step of `scored_leads`, so a script
+        # with [accounts] scores the leads twice. A shared temporary table would need each
+        # dialect's own syntax for it.
         return self._with_ctes(query, self._lead_level_ctes())
 
     def _lead_level_ctes(self) -> list[tuple[str, exp.Select]]:
@@ -221,7 +224,7 @@ class ScoringQuery:
         return ctes
 
     def activity_counts(self) -> exp.Select:
-        """One row counting activities: total, rejected, unmatched, future, before, in window."""
+        """Count activities in one row: total, rejected, unmatched, future, before, in window."""
         usable = exp.and_(
             _col(_TIMESTAMP).is_(exp.not_(exp.null())),
             _col(_LOCAL_TIME).is_(exp.not_(exp.null())),
@@ -262,7 +265,7 @@ class ScoringQuery:
         return self._with_ctes(query, self._lead_ctes() + self._activity_time_ctes())
 
     def unreadable_activities(self) -> exp.Select:
-        """The activity rows whose timestamp is missing or cannot be read, as they are stored."""
+        """Select the activity rows whose timestamp is missing or unreadable, as they are stored."""
         section = self.config.activities
         assert section is not None
         cleaned = sql.clean_text(_user_col(section.timestamp), self.config.inputs.null_values)
@@ -296,7 +299,7 @@ class ScoringQuery:
         order: list[exp.Ordered] = []
         updated_at = self.config.leads.updated_at
         if updated_at:
-            # only the order matters here, so naive times are read as UTC, as leadq does
+            # Only the order matters here, so naive times are read as UTC, as leadq does.
             updated = sql.local_time(_col(self.lead_columns[updated_at]), "UTC")
             columns.append(exp.alias_(updated, _UPDATED))
             order.append(exp.Ordered(this=_col(_UPDATED), desc=True, nulls_first=False))
@@ -438,7 +441,7 @@ class ScoringQuery:
         ]
 
     def _age_days(self) -> exp.Expr:
-        """The whole days from an activity's day to the as-of day, as a double."""
+        """Return the whole days from an activity's day to the as-of day, as a double."""
         age = exp.DateDiff(this=self._date(self.as_of), expression=_col(_DAY), unit=exp.var("DAY"))
         return exp.cast(age, exp.DataType.Type.DOUBLE)
 
@@ -487,7 +490,7 @@ class ScoringQuery:
             partition.append(_col(_DAY))
         elif stage == "period":
             assert rule.once_per_days is not None
-            # period k holds the ages k*N to k*N+N-1, counted back from the as-of day
+            # Period k contains the ages k*N to k*N+N-1, counted back from the as-of day.
             period = exp.Floor(this=self._age_days() / sql.number(rule.once_per_days))
             partition.append(period)
         order = [exp.Ordered(this=_col(_LOCAL_TIME), desc=True, nulls_first=False)]
@@ -498,7 +501,10 @@ class ScoringQuery:
         )
 
     def _kept(self, position: int, rule: EngagementRule, before: str | None = None) -> exp.Expr:
-        """Whether a match of `rule` counts after its limits, or after those before `before`."""
+        """Build the condition that a match of `rule` counts after its frequency limits.
+
+        With `before`, only the limits that apply before that stage are applied.
+        """
         kept: exp.Expr = _col(_match(position))
         for stage, limit in _frequency_stages(rule):
             if stage == before:
@@ -547,20 +553,20 @@ class ScoringQuery:
                 sql.case([(_col(f"_fit_points_{p}"), sql.number(c.points))], sql.number(0))
                 for p, c in enumerate(fit.points)
             ]
-            # the rounded score is the one written, so it is also the one the grades compare
+            # The rounded score is the one written, so it is also the one the grades compare.
             totaled_columns.append(exp.alias_(sql.round_half_away(_sum(earned)), FIT_SCORE))
         for index, group in enumerate(engagement.groups):
             members = [_col(_points(p)) for p, r in enumerate(self.rules) if r.group == group.name]
             totaled_columns.append(exp.alias_(_sum(members), _group_sum(index)))
         totaled = exp.select(*totaled_columns).from_("judged")
 
-        # a cap limits from above only, so negative points are never cut
+        # A cap limits from above only, so negative points are never cut.
         subtotals = [
             exp.alias_(_capped(_col(_group_sum(index)), group.max_points), _group(index))
             for index, group in enumerate(engagement.groups)
         ]
         ungrouped = [_col(_points(p)) for p, rule in enumerate(self.rules) if rule.group is None]
-        # groups first, then the other rules in config order, as leadq.engagement adds them
+        # Groups come first, then the other rules in config order, as leadq.engagement adds them.
         total = _sum([*(_col(_group(i)) for i in range(len(engagement.groups))), *ungrouped])
         capped = exp.select("*", *subtotals).from_("totaled")
         capped = exp.select("*", exp.alias_(total, _TOTAL)).from_(
@@ -600,7 +606,7 @@ class ScoringQuery:
         ]
 
     def _reasons(self) -> exp.Expr:
-        """`reasons`: each rule that counted, by name, then the notes of the caps that cut."""
+        """Build `reasons`: each rule that counted, by name, then the notes of the caps that cut."""
         engagement = self.config.engagement
         by_name = sorted(range(len(self.rules)), key=lambda position: self.rules[position].name)
         parts: list[tuple[exp.Expr, exp.Expr]] = [
@@ -657,7 +663,7 @@ class ScoringQuery:
         ]
 
     def _qualified(self) -> exp.Select:
-        """Every lead with `_fit`, `mql` and `mql_reason`, before any account rule."""
+        """Select every lead with `_fit`, `mql` and `mql_reason`, before any account rule."""
         mql = self.config.mql
         is_fit = _col("fit_failed").eq(sql.text(""))
         hits = sql.joined_names(
@@ -740,7 +746,7 @@ class ScoringQuery:
         return exp.select(*outputs).from_(source)
 
     def _internal_columns(self, named: set[str]) -> list[exp.Expr]:
-        """The columns that the run summary, the report and `leadq explain` read besides outputs."""
+        """List the non-output columns that the run summary, the report and `leadq explain` read."""
         config = self.config
         columns: list[exp.Expr] = [_col(f"_filter_{p}") for p in range(len(config.fit.filters))]
         columns += [_col(f"_exclusion_{p}") for p in range(len(config.fit.exclude))]

@@ -1,9 +1,9 @@
 """The config settings that the SQL scoring path understands, checked before any SQL is written.
 
-The check is generic: it walks every section, rule and condition of a config and refuses any
+The check is generic. It walks every section, rule and condition of a config and rejects any
 setting that is not in the lists below and differs from its default. A setting added to the
-config later is then refused by the SQL path, naming where it is set, until the generator
-learns it, instead of being silently ignored and giving other scores than `leadq score`.
+config later is then rejected by the SQL path, naming where it is set, until the generator
+supports it. So it is never silently ignored, giving other scores than `leadq score`.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ _CONDITION_KEYS = {
 }
 
 # The settings of each config model that the SQL generator reproduces exactly. A model that
-# is not listed at all is refused wherever it is set.
+# is not listed at all is rejected wherever it is set.
 SUPPORTED_KEYS: dict[type[BaseModel], set[str]] = {
     Config: {
         "inputs",
@@ -63,8 +63,8 @@ SUPPORTED_KEYS: dict[type[BaseModel], set[str]] = {
         "handoff",
         "notify",
     },
-    # the SQL reads tables, so the file-reading settings only matter to --engine runs, which
-    # read the files with leadq's own readers
+    # The SQL reads tables, so the file-reading settings only matter to --engine runs, which
+    # read the files with leadq's own readers.
     InputsSection: {
         "leads",
         "activities",
@@ -117,7 +117,7 @@ SUPPORTED_KEYS: dict[type[BaseModel], set[str]] = {
     },
     OutputSection: {"columns"},
 }
-# Sections that change no score: the run reads them after scoring, from the ScoringResult
+# Sections that change no score. The run reads them after scoring, from the ScoringResult
 # that --engine runs return as well, so their contents need no check here.
 UNSCORED_SECTIONS = {"report", "outcomes", "state", "handoff", "notify"}
 
@@ -130,14 +130,14 @@ class NotSupportedError(ConfigError):
 
 
 def check_supported(config: Config) -> None:
-    """Raise NotSupportedError listing every setting the SQL path does not know."""
+    """Raise NotSupportedError listing every setting that the SQL path does not support."""
     problems = list(_unsupported(config, ""))
     if problems:
         raise NotSupportedError(problems)
 
 
 def not_supported(feature: str, where: str) -> str:
-    """Word one refusal the same way everywhere."""
+    """Format the message for one unsupported setting, worded the same way everywhere."""
     return f"not supported by --engine/sql yet: {feature} in {where}"
 
 
