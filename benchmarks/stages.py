@@ -22,11 +22,12 @@ from leadq.engagement import (
     DAY,
     KEY,
     LEAD_ID,
-    REJECT_REASON,
+    LOCAL_TIME,
     EngagementTotals,
     Window,
     match_activities,
     parse_activities,
+    with_activity_type,
 )
 from leadq.readers import TableScan, read_options
 from leadq.timestamps import parse_local_times
@@ -83,10 +84,11 @@ def main() -> None:
         lap("parse activities (timestamps included)")
         parsed = parsed.with_columns(pl.col(KEY).is_in(known_keys).fill_null(False).alias("_m"))
         in_window = parsed.filter(
-            pl.col(REJECT_REASON).is_null()
+            pl.col(LOCAL_TIME).is_not_null()
             & pl.col("_m")
             & pl.col(DAY).is_between(window.first_day, window.as_of)
         ).with_columns(pl.col(KEY).alias(LEAD_ID))
+        in_window = with_activity_type(in_window, section)
         lap("match lead ids and keep the window")
         matches = match_activities(in_window, config.engagement, window, decimal_comma=False)
         lap("match rules, decay")

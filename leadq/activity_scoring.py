@@ -14,12 +14,12 @@ from leadq.engagement import (
     KEY,
     LEAD_ID,
     LOCAL_TIME,
-    REJECT_PROBLEM,
-    REJECT_REASON,
     EngagementTotals,
     Window,
     match_activities,
     parse_activities,
+    with_activity_type,
+    with_reject_reasons,
 )
 from leadq.ledger import ledger_rows
 from leadq.readers import (
@@ -146,22 +146,19 @@ def score_activity_files(
         )
         # one mask per outcome instead of a filtered copy per step: batches are large
         parsed = parsed.with_columns(pl.col(KEY).is_in(known_keys).fill_null(False).alias(_MATCHED))
-        rejected = parsed.filter(pl.col(REJECT_REASON).is_not_null())
         _count(counts, batch.rejects.height, parsed, window)
 
         rejects.append(_detached(batch.rejects))
-        rejects.append(
-            _detached(
-                rejected.rename({REJECT_REASON: "reason", REJECT_PROBLEM: "problem"}).select(
-                    rejects[0].columns
-                )
-            )
-        )
+        rejected = parsed.filter(pl.col(LOCAL_TIME).is_null())
+        if not rejected.is_empty():
+            reasons = with_reject_reasons(rejected, section)
+            rejects.append(_detached(reasons.select(rejects[0].columns)))
+        # A blank lead key is not a reject: mixed exports (Salesforce tasks for leads and
+        # contacts) leave it blank on purpose, and such rows count as matching no lead.
         in_window = parsed.filter(
-            pl.col(REJECT_REASON).is_null()
-            & pl.col(_MATCHED)
-            & pl.col(DAY).is_between(window.first_day, window.as_of)
-        )
+            pl.col(_MATCHED) & pl.col(DAY).is_between(window.first_day, window.as_of)
+        ).drop(_MATCHED)
+        in_window = with_activity_type(in_window, section)
         if section.lead_id:
             # the key is the lead id itself, so no join is needed
             credits = in_window.with_columns(pl.col(KEY).alias(LEAD_ID))
@@ -214,7 +211,7 @@ def _count(
     counts: ActivityCounts, shape_rejects: int, parsed: pl.DataFrame, window: Window
 ) -> None:
     """Add one batch's rows to the counts: rejected, unmatched, future, before, in window."""
-    is_usable = pl.col(REJECT_REASON).is_null()
+    is_usable = pl.col(LOCAL_TIME).is_not_null()
     is_matched = is_usable & pl.col(_MATCHED)
     day = pl.col(DAY)
     value_rejects, unmatched, future, before, in_window = parsed.select(

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import polars as pl
 
-from leadq.conditions import clean_text, needs_trim
+from leadq.conditions import clean_text
 from leadq.config import InputsSection
 from leadq.csv_files import (
     FIELDS_COLUMN,
@@ -159,17 +159,8 @@ class TableScan:
                     (pl.col(RECORD_COLUMN) + (position << 40)).alias(ORDER_COLUMN),
                 )
                 good, bad = _split_by_shape(rows, width=source.width)
-                trims = good.select(needs_trim(column) for column in self.columns).row(0)
-                # a quoted empty field ("") still reads as empty text, so every column
-                # needs the check for empty values, but only some need trimming or tokens
                 cleaned = good.with_columns(
-                    clean_text(
-                        column,
-                        self.options.null_values,
-                        trim=bool(trim),
-                        tokens_done=source.reads_null_values and not trim,
-                    )
-                    for column, trim in zip(self.columns, trims, strict=True)
+                    clean_text(column, self.options.null_values) for column in self.columns
                 )
                 yield Batch(
                     rows=cleaned.select(*self.columns, FILE_COLUMN, LINE_COLUMN, ORDER_COLUMN),
@@ -302,8 +293,6 @@ class _OpenFile:
     """Number of fields in the header, blank names included."""
     batches: Callable[[Sequence[str], int | None], Iterator[pl.DataFrame]]
     """Yield the given columns with RECORD_COLUMN and LINE_COLUMN, in batches of rows."""
-    reads_null_values: bool = False
-    """Whether the reader already turned empty fields and exact null tokens into null."""
 
 
 def _open(path: Path, *, options: ReadOptions, label: str, table: str) -> _OpenFile:
@@ -346,7 +335,7 @@ def _open_csv(path: Path, *, options: ReadOptions, label: str) -> _OpenFile:
         except pl.exceptions.PolarsError as error:
             raise utf8_error(error, source, label) from None
 
-    return _OpenFile(names=list(by_name), width=len(names), batches=batches, reads_null_values=True)
+    return _OpenFile(names=list(by_name), width=len(names), batches=batches)
 
 
 def _open_parquet(path: Path, *, label: str) -> _OpenFile:
