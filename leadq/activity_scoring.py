@@ -38,6 +38,8 @@ from leadq.timestamps import SlashedDates
 # time and 0.7 to 1 GiB less memory. benchmarks/RESULTS.md lists the measurements.
 DEFAULT_BATCH_ROWS = 1_000_000
 _MATCHED = "_matched"
+_HASH = "_hash"
+_LEAD_KEY = "_lead_key"
 
 
 @dataclass
@@ -127,7 +129,7 @@ def score_activity_files(
     engagement = engagement or config.engagement
     scan = activity_scan(config, paths, options=options, base=base)
     slashed_dates = SlashedDates()
-    known_keys = lead_keys.get_column(KEY).implode()
+    known_keys = LeadKeys(lead_keys.get_column(KEY))
     totals = EngagementTotals(engagement, window.as_of)
     counts = ActivityCounts()
     rejects = [scan.empty_rejects()]
@@ -145,7 +147,7 @@ def score_activity_files(
             source=display_path(scan.paths[batch.file_index]),
         )
         # one mask per outcome instead of a filtered copy per step: batches are large
-        parsed = parsed.with_columns(pl.col(KEY).is_in(known_keys).fill_null(False).alias(_MATCHED))
+        parsed = parsed.with_columns(known_keys.contains(parsed.get_column(KEY)).alias(_MATCHED))
         _count(counts, batch.rejects.height, parsed, window)
 
         rejects.append(_detached(batch.rejects))
@@ -190,6 +192,34 @@ def score_activity_files(
         files=scan.files,
         matches=pl.concat(kept_matches) if kept_matches else pl.DataFrame(),
     )
+
+
+class LeadKeys:
+    """The join keys of the leads, for finding which activities belong to a lead.
+
+    `is_in` against a million text keys built its hash table anew for every batch, which took
+    two thirds of the time of matching. Here the keys are hashed once; each batch joins on the
+    64-bit hashes and then compares the text, so the answer is exact even when hashes collide.
+    """
+
+    def __init__(self, keys: pl.Series) -> None:
+        distinct = keys.drop_nulls().unique()
+        by_hash = pl.DataFrame({_HASH: distinct.hash(), _LEAD_KEY: distinct})
+        self._keys = distinct.implode()
+        # two keys with one hash would make the join repeat rows: then fall back to is_in
+        self._by_hash = by_hash if by_hash.get_column(_HASH).is_unique().all() else None
+
+    def contains(self, keys: pl.Series) -> pl.Series:
+        """Return, for each key, whether it is the key of a lead (false for a null key)."""
+        if self._by_hash is None:
+            return keys.is_in(self._keys).fill_null(False)
+        joined = (
+            keys.rename(KEY)
+            .to_frame()
+            .with_columns(pl.col(KEY).hash().alias(_HASH))
+            .join(self._by_hash, on=_HASH, how="left", maintain_order="left")
+        )
+        return joined.select((pl.col(_LEAD_KEY) == pl.col(KEY)).fill_null(False)).to_series()
 
 
 def _detached(rows: pl.DataFrame) -> pl.DataFrame:

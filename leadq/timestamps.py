@@ -143,7 +143,7 @@ def _shape_of(skeleton: str, slash_order: str | None) -> _Shape | None:
         if match["sep"]:
             parse_format += f"{match['sep']}%H:%M"
             parse_format += ":%S" if match["seconds"] else ""
-            parse_format += "%.f" if match["fraction"] else ""
+            parse_format += _fraction_format(match["fraction"])
         parse_format += match["space"]
         zone = match["zone"] or ""
         if zone in ("Z", "z"):
@@ -179,6 +179,17 @@ def _parse_all(shapes: list[_Shape], timezone: str) -> pl.Expr:
         shapes, key=lambda s: (s.parse_format is None, "%y" not in (s.parse_format or ""))
     )
     return pl.coalesce([_parse(shape, timezone) for shape in ordered]).alias("value")
+
+
+def _fraction_format(fraction: str | None) -> str:
+    """Return the format of the fraction of a second in a shape, such as `.000`.
+
+    chrono reads a fixed count of 3, 6 or 9 digits several times faster than any count.
+    """
+    if not fraction:
+        return ""
+    digits = len(fraction) - 1
+    return f"{fraction[0]}%{digits}f" if digits in (3, 6, 9) else "%.f"
 
 
 def _parse(shape: _Shape, timezone: str) -> pl.Expr:
