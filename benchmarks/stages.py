@@ -16,7 +16,7 @@ from pathlib import Path
 
 import polars as pl
 
-from leadq.activity_scoring import activity_columns
+from leadq.activity_scoring import LeadKeys, activity_columns
 from leadq.config import load_config
 from leadq.engagement import (
     DAY,
@@ -56,7 +56,7 @@ def main() -> None:
         optional=optional,
     )
     lead_ids = pl.read_parquet(args.data / "leads.parquet", columns=["Record ID"])
-    known_keys = lead_ids.get_column("Record ID").implode()
+    known_keys = LeadKeys(lead_ids.get_column("Record ID"))
     window = Window(as_of=dt.date(2026, 11, 30), lookback_days=config.engagement.lookback_days)
     totals = EngagementTotals(config.engagement, window.as_of)
     seconds: dict[str, float] = defaultdict(float)
@@ -82,7 +82,7 @@ def main() -> None:
         lap("parse timestamps")
         parsed = parse_activities(batch.rows, section)
         lap("parse activities (timestamps included)")
-        parsed = parsed.with_columns(pl.col(KEY).is_in(known_keys).fill_null(False).alias("_m"))
+        parsed = parsed.with_columns(known_keys.contains(parsed.get_column(KEY)).alias("_m"))
         in_window = parsed.filter(
             pl.col(LOCAL_TIME).is_not_null()
             & pl.col("_m")
