@@ -27,12 +27,18 @@ def open_source(path: Path, *, encoding: str, label: str) -> CsvSource:
     """Return what Polars should read: the path itself for plain UTF-8, else UTF-8 bytes.
 
     Gzip files are decompressed, and other encodings are decoded here, because Polars reads
-    UTF-8 only.
+    UTF-8 only. A byte order mark decides the encoding over `encoding`, because it is there
+    only in UTF-8 and UTF-16 text: a run that sets windows-1252 for some exports can still
+    read the UTF-8 ones that Excel saves with a mark, and Excel's "Unicode Text" (UTF-16).
+    Lines that end in a carriage return alone, as in the "CSV (Macintosh)" format of Excel
+    for Mac, are changed to end in a line feed.
     """
     is_utf8 = codecs.lookup(encoding).name == "utf-8"
     is_gzip = path.suffix.lower() == ".gz"
-    if is_utf8 and not is_gzip:
-        return path
+    if not is_gzip:
+        head = _read_head(path)
+        if is_utf8 and _bom_encoding(head) != "utf-16" and not _ends_lines_with_cr(head):
+            return path
     data = path.read_bytes()
     if is_gzip:
         try:
@@ -40,9 +46,28 @@ def open_source(path: Path, *, encoding: str, label: str) -> CsvSource:
         except (OSError, EOFError) as error:
             msg = f"the file is not valid gzip: {error}"
             raise InputDataError(msg, path=label) from None
-    if is_utf8:
-        return data
-    return data.decode(encoding, errors="replace").encode("utf-8")
+    bom = _bom_encoding(data)
+    if bom == "utf-16":
+        data = data.decode("utf-16", errors="replace").encode("utf-8")
+    elif not is_utf8 and bom is None:
+        data = data.decode(encoding, errors="replace").encode("utf-8")
+    if _ends_lines_with_cr(data[:65536]):
+        data = data.replace(b"\r", b"\n")
+    return data
+
+
+def _bom_encoding(head: bytes) -> str | None:
+    """Return the encoding that a byte order mark at the start of `head` names, if any."""
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    return None
+
+
+def _ends_lines_with_cr(head: bytes) -> bool:
+    """Return whether lines end in a carriage return alone: there is one, but no line feed."""
+    return b"\r" in head and b"\n" not in head
 
 
 def header_names(source: CsvSource, *, delimiter: str | None, label: str) -> tuple[list[str], str]:

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import fastexcel
 import polars as pl
 
 from leadq.conditions import clean_text
@@ -31,6 +32,8 @@ ORDER_COLUMN = "_order"
 _CSV_SUFFIXES = {".csv", ".tsv", ".txt"}
 _PARQUET_SUFFIXES = {".parquet", ".pq"}
 _EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls"}
+# How many rows below the header to search for a header that title rows pushed down.
+_HEADER_SEARCH_ROWS = 20
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,8 @@ class ReadOptions:
     encoding: str = "utf-8"
     delimiter: str | None = None
     sheet: str | None = None
+    decimal_comma: bool = False
+    """Whether numbers are written `1.200,5`: typed Parquet floats are then written so too."""
 
 
 def read_options(inputs: InputsSection) -> ReadOptions:
@@ -93,6 +98,7 @@ def read_options(inputs: InputsSection) -> ReadOptions:
         encoding=inputs.encoding,
         delimiter=inputs.delimiter,
         sheet=inputs.sheet,
+        decimal_comma=inputs.decimal_comma,
     )
 
 
@@ -219,7 +225,11 @@ class TableScan:
         label = display_path(path)
         source = _open(path, options=self.options, label=label, table=self.table)
         present = [c for c in self.columns if c not in self.optional or c in source.names]
-        _check_columns(source.names, present, self.uses, label=label)
+        _check_columns(source.names, present, self.uses, label=label, hint=source.missing_hint)
+        for column in present:
+            if column in source.duplicated:
+                msg = f"the header names the column {column!r} twice; rename one of them"
+                raise InputDataError(msg, path=label, column=column)
         name = os.path.relpath(path.resolve(), self.base) if self.base else label
         return source, name
 
@@ -259,9 +269,17 @@ def _check_optional_columns(
 
 
 def _check_columns(
-    names: Sequence[str], wanted: Sequence[str], uses: Mapping[str, str], *, label: str
+    names: Sequence[str],
+    wanted: Sequence[str],
+    uses: Mapping[str, str],
+    *,
+    label: str,
+    hint: Callable[[Sequence[str]], str] | None = None,
 ) -> None:
-    """Raise listing every wanted column that the file lacks, with the config key using it."""
+    """Raise listing every wanted column that the file lacks, with the config key using it.
+
+    `hint` returns more advice about the missing columns, such as another sheet to read.
+    """
     missing = [column for column in wanted if column not in names]
     if not missing:
         return
@@ -271,6 +289,8 @@ def _check_columns(
     ]
     available = ", ".join(repr(name) for name in names)
     msg = " ".join(lines) + f" Columns in the file: {available}"
+    if hint is not None:
+        msg += hint(missing)
     raise InputDataError(msg, path=label, column=missing[0])
 
 
@@ -293,6 +313,10 @@ class _OpenFile:
     """Number of fields in the header, blank names included."""
     batches: Callable[[Sequence[str], int | None], Iterator[pl.DataFrame]]
     """Yield the given columns with RECORD_COLUMN and LINE_COLUMN, in batches of rows."""
+    duplicated: frozenset[str] = frozenset()
+    """Column names that the header has more than once, which cannot be read by name."""
+    missing_hint: Callable[[Sequence[str]], str] | None = None
+    """Advice to add when columns are missing, given their names."""
 
 
 def _open(path: Path, *, options: ReadOptions, label: str, table: str) -> _OpenFile:
@@ -300,9 +324,11 @@ def _open(path: Path, *, options: ReadOptions, label: str, table: str) -> _OpenF
     suffix = suffixes[-1] if suffixes else ""
     try:
         if suffix in _PARQUET_SUFFIXES:
-            return _open_parquet(path, label=label)
+            return _open_parquet(
+                path, label=label, table=table, decimal_comma=options.decimal_comma
+            )
         if suffix in _EXCEL_SUFFIXES:
-            return _open_excel(path, sheet=options.sheet, label=label)
+            return _open_excel(path, sheet=options.sheet, label=label, table=table)
         if suffix in _CSV_SUFFIXES:
             return _open_csv(path, options=options, label=label)
     except pl.exceptions.PolarsError as error:
@@ -319,7 +345,7 @@ def _unreadable(error: Exception, *, table: str, label: str) -> InputDataError:
 def _open_csv(path: Path, *, options: ReadOptions, label: str) -> _OpenFile:
     source = open_source(path, encoding=options.encoding, label=label)
     names, separator = header_names(source, delimiter=options.delimiter, label=label)
-    by_name = _names_by_stripped(names, label=label)
+    by_name, duplicated = _names_by_stripped(names)
 
     def batches(columns: Sequence[str], batch_rows: int | None) -> Iterator[pl.DataFrame]:
         wanted = _match_columns(by_name, columns, label=label)
@@ -335,11 +361,11 @@ def _open_csv(path: Path, *, options: ReadOptions, label: str) -> _OpenFile:
         except pl.exceptions.PolarsError as error:
             raise utf8_error(error, source, label) from None
 
-    return _OpenFile(names=list(by_name), width=len(names), batches=batches)
+    return _OpenFile(names=list(by_name), width=len(names), batches=batches, duplicated=duplicated)
 
 
-def _open_parquet(path: Path, *, label: str) -> _OpenFile:
-    by_name = _names_by_stripped(list(pl.read_parquet_schema(path)), label=label)
+def _open_parquet(path: Path, *, label: str, table: str, decimal_comma: bool) -> _OpenFile:
+    by_name, _ = _names_by_stripped(list(pl.read_parquet_schema(path)))
 
     def batches(columns: Sequence[str], batch_rows: int | None) -> Iterator[pl.DataFrame]:
         wanted = _match_columns(by_name, columns, label=label)
@@ -347,7 +373,9 @@ def _open_parquet(path: Path, *, label: str) -> _OpenFile:
             pl.col(original).alias(name) for name, original in wanted.items()
         )
         schema = scan.collect_schema()
-        scan = scan.with_columns(_as_text(column, schema[column]) for column in columns)
+        scan = scan.with_columns(
+            _as_text(column, schema[column], decimal_comma=decimal_comma) for column in columns
+        )
         if batch_rows is None:
             yield _numbered(scan, offset=0).collect()
             return
@@ -358,7 +386,13 @@ def _open_parquet(path: Path, *, label: str) -> _OpenFile:
         for offset in range(0, total, batch_rows):
             yield _numbered(scan.slice(offset, batch_rows), offset=offset).collect()
 
-    return _OpenFile(names=list(by_name), width=len(by_name), batches=batches)
+    def checked_batches(columns: Sequence[str], batch_rows: int | None) -> Iterator[pl.DataFrame]:
+        try:
+            yield from batches(columns, batch_rows)
+        except pl.exceptions.PolarsError as error:
+            raise _unreadable(error, table=table, label=label) from None
+
+    return _OpenFile(names=list(by_name), width=len(by_name), batches=checked_batches)
 
 
 def _numbered(rows: pl.LazyFrame, *, offset: int) -> pl.LazyFrame:
@@ -374,24 +408,82 @@ def _numbered(rows: pl.LazyFrame, *, offset: int) -> pl.LazyFrame:
     )
 
 
-def _open_excel(path: Path, *, sheet: str | None, label: str) -> _OpenFile:
-    # every cell as text, so that ids keep their leading zeros and no column changes type
-    frame = (
-        pl.read_excel(path, sheet_name=sheet, infer_schema_length=0)
-        if sheet
-        else (pl.read_excel(path, sheet_id=1, infer_schema_length=0))
-    )
-    by_name = _names_by_stripped(frame.columns, label=label)
+def _open_excel(path: Path, *, sheet: str | None, label: str, table: str) -> _OpenFile:
+    try:
+        sheet_names = fastexcel.read_excel(path).sheet_names
+        if sheet is not None and sheet not in sheet_names:
+            listed = ", ".join(repr(name) for name in sheet_names)
+            msg = (
+                f"the workbook has no sheet named {sheet!r}; its sheets are {listed}. "
+                "Set inputs.sheet to one of them"
+            )
+            raise InputDataError(msg, path=label)
+        sheet_name = sheet or sheet_names[0]
+        # Every cell reads as text, so that ids keep their leading zeros and no column
+        # changes type. Blank rows are dropped only after numbering, so lines match Excel's.
+        frame = pl.read_excel(
+            path, sheet_name=sheet_name, infer_schema_length=0, drop_empty_rows=False
+        )
+    except fastexcel.FastExcelError as error:
+        reason = str(error).strip().splitlines()[0]
+        msg = (
+            f"the {table} file is not an Excel workbook that leadq can read ({reason}). "
+            "If it is a CSV export, rename it to end in .csv"
+        )
+        raise InputDataError(msg, path=label) from None
+    by_name, duplicated = _names_by_stripped(frame.columns)
+    is_blank = pl.all_horizontal(pl.col(frame.columns).is_null()) if frame.width else pl.lit(True)
 
     def batches(columns: Sequence[str], batch_rows: int | None) -> Iterator[pl.DataFrame]:
         wanted = _match_columns(by_name, columns, label=label)
-        selected = frame.select(pl.col(original).alias(name) for name, original in wanted.items())
-        yield selected.with_row_index(RECORD_COLUMN).with_columns(
+        numbered = frame.with_row_index(RECORD_COLUMN).with_columns(
             pl.col(RECORD_COLUMN).cast(pl.Int64),
             (pl.col(RECORD_COLUMN).cast(pl.Int64) + 2).alias(LINE_COLUMN),
         )
+        kept = numbered.filter(~is_blank)
+        yield kept.select(
+            RECORD_COLUMN,
+            LINE_COLUMN,
+            *(pl.col(original).alias(name) for name, original in wanted.items()),
+        )
 
-    return _OpenFile(names=list(by_name), width=len(by_name), batches=batches)
+    def missing_hint(missing: Sequence[str]) -> str:
+        return _excel_hint(frame, missing, sheet_name=sheet_name, sheet_names=sheet_names)
+
+    return _OpenFile(
+        names=list(by_name),
+        width=len(by_name),
+        batches=batches,
+        duplicated=duplicated,
+        missing_hint=missing_hint,
+    )
+
+
+def _excel_hint(
+    frame: pl.DataFrame, missing: Sequence[str], *, sheet_name: str, sheet_names: list[str]
+) -> str:
+    """Say where the missing columns may be: in a later row of the sheet, or on another sheet.
+
+    NOTE: Excel row numbers here count from the sheet's first row that has a value, so rows
+    that are blank above it make the row number too small.
+    """
+    wanted = set(missing)
+    head = frame.head(_HEADER_SEARCH_ROWS)
+    for index, row in enumerate(head.iter_rows()):
+        values = {str(value).strip() for value in row if value is not None}
+        if wanted <= values:
+            return (
+                f". Row {index + 2} of sheet {sheet_name!r} holds these column names: delete "
+                "the rows above it, so that the header is in row 1"
+            )
+    others = [name for name in sheet_names if name != sheet_name]
+    if not others:
+        return ""
+    listed = ", ".join(repr(name) for name in others)
+    return (
+        f". leadq read the sheet {sheet_name!r}; the workbook also has {listed}. "
+        "Set inputs.sheet to the sheet that holds the table"
+    )
 
 
 def _collect(scan: pl.LazyFrame, batch_rows: int | None) -> Iterator[pl.DataFrame]:
@@ -401,30 +493,69 @@ def _collect(scan: pl.LazyFrame, batch_rows: int | None) -> Iterator[pl.DataFram
         yield from scan.collect_batches(chunk_size=batch_rows)
 
 
-def _as_text(column: str, dtype: pl.DataType) -> pl.Expr:
-    """Write a typed Parquet column as the text a CSV export of it would hold."""
-    value = pl.col(column)
+def _as_text(column: str, dtype: pl.DataType, *, decimal_comma: bool) -> pl.Expr:
+    """Write a typed Parquet column as the text a CSV export of it would hold.
+
+    With `decimal_comma`, floats are written with a decimal comma, as conditions then read them.
+    """
+    return _value_text(pl.col(column), dtype, decimal_comma=decimal_comma).alias(column)
+
+
+def _value_text(value: pl.Expr, dtype: pl.DataType, *, decimal_comma: bool) -> pl.Expr:
     if dtype.is_float():
-        value = value.fill_nan(None)
+        return _float_text(value.fill_nan(None), decimal_comma=decimal_comma)
     if isinstance(dtype, pl.Datetime) and dtype.time_zone is not None:
         return value.dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%d %H:%M:%S%.f+00:00")
     if isinstance(dtype, pl.Datetime):
         return value.dt.strftime("%Y-%m-%d %H:%M:%S%.f")
+    if isinstance(dtype, pl.Duration):
+        # a time on site or call length compares as seconds in min, max and between
+        seconds = value.dt.total_microseconds() / 1_000_000
+        return _float_text(seconds, decimal_comma=decimal_comma)
+    if isinstance(dtype, pl.List | pl.Array):
+        # a multi-select field reads like the "Salesforce; Slack" text that CRMs export,
+        # which contains_any searches; an empty list reads as missing
+        inner = dtype.inner if isinstance(dtype.inner, pl.DataType) else dtype.inner()
+        items = _value_text(pl.element(), inner, decimal_comma=decimal_comma)
+        if isinstance(dtype, pl.Array):
+            return value.arr.eval(items).arr.join("; ")
+        return value.list.eval(items).list.join("; ")
+    if isinstance(dtype, pl.Struct):
+        return value.struct.json_encode()
     return value.cast(pl.String)
 
 
-def _names_by_stripped(names: Sequence[str], *, label: str) -> dict[str, str]:
-    """Map header names without stray spaces to the names as written, leaving out blanks."""
+def _float_text(value: pl.Expr, *, decimal_comma: bool) -> pl.Expr:
+    """Write whole floats without `.0`, as Excel does, so that 12345.0 joins the id 12345.
+
+    pandas stores an integer column that has a blank as floats. Beyond 2**53 floats skip
+    integers, so larger values keep the float text.
+    """
+    is_whole = (value == value.floor()) & (value.abs() < 2**53)
+    text = value.cast(pl.String)
+    if decimal_comma:
+        text = text.str.replace(".", ",", literal=True)
+    return pl.when(is_whole).then(value.cast(pl.Int64).cast(pl.String)).otherwise(text)
+
+
+def _names_by_stripped(names: Sequence[str]) -> tuple[dict[str, str], frozenset[str]]:
+    """Map header names without stray spaces to the names as written, leaving out blanks.
+
+    Also returns the names that occur more than once, each mapped to its first occurrence.
+    Exports such as Salesforce reports can repeat a label, which only matters when the
+    config uses it.
+    """
     by_stripped: dict[str, str] = {}
+    duplicated: set[str] = set()
     for name in names:
         stripped = name.strip()
         if not stripped:
             continue
         if stripped in by_stripped:
-            msg = f"the header names the column {stripped!r} twice; rename one of them"
-            raise InputDataError(msg, path=label, column=stripped)
+            duplicated.add(stripped)
+            continue
         by_stripped[stripped] = name
-    return by_stripped
+    return by_stripped, frozenset(duplicated)
 
 
 def _match_columns(
