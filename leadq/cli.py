@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import calendar
 import contextlib
 import datetime as dt
 import logging
 import os
+import re
 import sys
 import time
 from collections.abc import Iterator
@@ -24,6 +26,8 @@ from leadq import __version__, calibration
 from leadq import backtest as backtesting
 from leadq.activity_scoring import DEFAULT_BATCH_ROWS
 from leadq.calibration_outputs import (
+    BACKTEST_FILES,
+    CALIBRATION_FILES,
     backtest_rows,
     write_backtest_outputs,
     write_calibration_outputs,
@@ -42,10 +46,17 @@ from leadq.console import (
 from leadq.diff import diff_configs
 from leadq.diff_report import build_diff_report
 from leadq.engagement import LEAD_ID
-from leadq.errors import ConfigError, ExitCode, LeadqError, RejectRateError
+from leadq.errors import ConfigError, ExitCode, InputDataError, LeadqError, RejectRateError
 from leadq.explain import explain_lead
 from leadq.nightly import NightlyRun, Note
-from leadq.outputs import write_diff_outputs, write_outputs
+from leadq.outputs import (
+    DIFF_FILES,
+    check_output_folder,
+    output_file_names,
+    write_diff_outputs,
+    write_outputs,
+)
+from leadq.readers import expand_patterns
 from leadq.report import check_report_target
 from leadq.report_scoring import write_scoring_report
 from leadq.scoring import ScoringResult, score_leads, today_in
@@ -161,7 +172,8 @@ def score(
     ),
     as_of: AsOfOption = None,
     output_format: Annotated[
-        OutputFormatChoice, typer.Option("--format", help="File format of the lead tables.")
+        OutputFormatChoice,
+        typer.Option("--format", case_sensitive=False, help="File format of the lead tables."),
     ] = OutputFormatChoice.csv,
     mqls: Annotated[
         str | None,
@@ -231,7 +243,7 @@ def score(
         EngineChoice,
         typer.Option(
             help="Engine that computes the scores: polars (built in), or the same model as SQL "
-            "in DuckDB or Spark (optional extras leadq[duckdb], leadq[spark]).",
+            "in DuckDB or Spark (optional extras leadq\\[duckdb], leadq\\[spark]).",
         ),
     ] = EngineChoice.polars,
     quiet: QuietOption = False,
@@ -267,6 +279,9 @@ def score(
         ) as run,
     ):
         limit = _parse_rate(max_reject_rate)
+        check_output_folder(out, output_file_names())
+        if mqls and not to_stdout:
+            _check_mqls_target(Path(mqls))
         if report:
             # NOTE: the report's funnel, score chart and top MQLs read one row per lead, so
             # they cannot show models yet.
@@ -342,7 +357,27 @@ def check(
         render_check(build_summary(result), result.rejects, stdout_console)
         one_row_per_lead = result.leads.unique(LEAD_ID, keep="first", maintain_order=True)
         render_number_problems(number_problems(one_row_per_lead, settings), stdout_console)
+        _warn_missing_outcomes(settings, stdout_console)
         stdout_console.print("Nothing was written.")
+
+
+def _warn_missing_outcomes(config: Config, console: Console) -> None:
+    """Warn when the outcome export that the config names is missing.
+
+    Scoring does not read it, so this is no error for `check`.
+    """
+    file_name = config.outcomes.file if config.outcomes else None
+    if file_name is None:
+        return
+    try:
+        expand_patterns([file_name], table="outcomes")
+    except InputDataError:
+        warning = (
+            f"outcomes.file: no outcomes file matches {os.path.normpath(file_name)!r}; leadq "
+            "calibrate, leadq backtest --outcomes and leadq explain --outcomes will stop until "
+            "it exists"
+        )
+        console.print(f"[bold yellow]Warning:[/] {escape(warning)}", soft_wrap=True)
 
 
 @app.command()
@@ -466,6 +501,7 @@ def diff(
             )
             raise ConfigError("command line", [problem])
         old_config, new_config = load_config(paths[0]), load_config(paths[1])
+        check_output_folder(out, set(DIFF_FILES))
         show_progress = not quiet and stderr_console.is_terminal
         with _progress(show=show_progress, verbose=verbose) as on_step:
             result = diff_configs(
@@ -489,7 +525,10 @@ def diff(
 def sql_command(
     config: ConfigOption,
     dialect: Annotated[
-        DialectChoice, typer.Option(help="The SQL dialect of the warehouse that runs the script.")
+        DialectChoice,
+        typer.Option(
+            case_sensitive=False, help="The SQL dialect of the warehouse that runs the script."
+        ),
     ] = DialectChoice.duckdb,
     leads_table: Annotated[
         str, typer.Option(help="The table that contains the leads, e.g. crm.leads.")
@@ -504,7 +543,7 @@ def sql_command(
 
     The script creates the table scored_leads with the same columns and values as the
     scored_leads file of leadq score, and the table accounts when the config has an
-    [accounts] section. docs/sql.md describes how to run it on each warehouse.
+    \\[accounts] section. docs/sql.md describes how to run it on each warehouse.
 
     Example: [bold]leadq sql --config configs/b2b.toml --dialect snowflake --as-of 2026-11-30[/]
     """
@@ -524,9 +563,10 @@ def sql_command(
 
 @app.command()
 def init(
-    path: Annotated[Path, typer.Argument(help="Where to write the new config.")],
+    path: Annotated[Path, typer.Argument(metavar="FILE", help="Where to write the new config.")],
     template: Annotated[
-        Template, typer.Option(help="b2b: companies and buying roles; b2c: consumers.")
+        Template,
+        typer.Option(case_sensitive=False, help="b2b: companies and buying roles; b2c: consumers."),
     ] = Template.b2b,
     force: Annotated[bool, typer.Option(help="Overwrite the file if it exists.")] = False,
 ) -> None:
@@ -534,6 +574,10 @@ def init(
 
     Example: [bold]leadq init --template b2c my-config.toml[/]
     """
+    if path.is_dir():
+        message = f"{path} is a folder; give a file name such as {path / 'leadq.toml'}."
+        _print_error(message, stderr_console)
+        raise typer.Exit(ExitCode.BAD_CONFIG)
     if path.exists() and not force:
         _print_error(f"{path} already exists; pass --force to overwrite it.", stderr_console)
         raise typer.Exit(ExitCode.BAD_CONFIG)
@@ -541,7 +585,11 @@ def init(
         _print_error(f"the folder {path.parent} does not exist; create it first.", stderr_console)
         raise typer.Exit(ExitCode.BAD_CONFIG)
     text = resources.files("leadq").joinpath("templates", f"{template.value}.toml").read_text()
-    path.write_text(text, encoding="utf-8")
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as error:
+        _print_error(f"{path} cannot be written: {error.strerror or error}.", stderr_console)
+        raise typer.Exit(ExitCode.BAD_CONFIG) from None
     stdout_console.print(
         f"Wrote {path}. Edit the column names and rules, then run: leadq check --config {path}"
     )
@@ -688,13 +736,17 @@ def _print_error(message: str, console: Console) -> None:
 
 
 def _parse_as_of(text: str | None) -> dt.date | None:
-    if text is None:
-        return None
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        problem = f"--as-of {text!r} is not a date; write it as YYYY-MM-DD, e.g. 2026-11-30"
-        raise ConfigError("command line", [problem]) from None
+    return None if text is None else _parse_date(text, "--as-of")
+
+
+def _check_mqls_target(path: Path) -> None:
+    """Raise ConfigError unless the MQL list can be written to `path`, before a run starts."""
+    if path.is_dir():
+        problem = f"--mqls {path} is a folder; give a file name such as {path / 'mqls.csv'}"
+        raise ConfigError("command line", [problem])
+    if not path.parent.is_dir():
+        problem = f"--mqls {path}: the folder {path.parent} does not exist; create it first"
+        raise ConfigError("command line", [problem])
 
 
 def _parse_rate(text: str | None) -> float | None:
@@ -797,6 +849,7 @@ def calibrate(
     with _user_errors(verbose=verbose):
         precision = _parse_share(target_precision, "--target-precision")
         settings = load_config(config)
+        check_output_folder(out, set(CALIBRATION_FILES))
         show_progress = not quiet and stderr_console.is_terminal
         with _progress(show=show_progress, verbose=verbose) as on_step:
             report = calibration.calibrate(
@@ -850,6 +903,7 @@ def backtest(
         last = _parse_date(end, "--to")
         dates = backtesting.as_of_dates(first, last, backtesting.parse_every(every))
         settings = load_config(config)
+        check_output_folder(out, set(BACKTEST_FILES))
         show_progress = not quiet and stderr_console.is_terminal
         with _progress(show=show_progress, verbose=verbose) as on_step:
             result = backtesting.backtest(
@@ -874,10 +928,22 @@ def backtest(
 
 def _parse_date(text: str, option: str) -> dt.date:
     try:
-        return dt.date.fromisoformat(text)
+        return dt.date.fromisoformat(text.strip())
     except ValueError:
+        pass
+    # A day in the right form that the calendar lacks, such as 2026-11-31, gets the reason.
+    parts = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", text.strip())
+    if parts is None or int(parts[1]) < dt.MINYEAR:
         problem = f"{option} {text!r} is not a date; write it as YYYY-MM-DD, e.g. 2026-11-30"
-        raise ConfigError("command line", [problem]) from None
+        raise ConfigError("command line", [problem])
+    year, month = int(parts[1]), int(parts[2])
+    if 1 <= month <= 12:
+        days = calendar.monthrange(year, month)[1]
+        reason = f"{calendar.month_name[month]} {year} has {days} days"
+    else:
+        reason = f"there is no month {month}"
+    problem = f"{option} {text!r} is not a day of the calendar: {reason}"
+    raise ConfigError("command line", [problem])
 
 
 def _parse_share(text: str | None, option: str) -> float | None:

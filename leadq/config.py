@@ -8,7 +8,6 @@ import hashlib
 import itertools
 import math
 import re
-import tomllib
 import zoneinfo
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -28,6 +27,7 @@ from pydantic import (
     model_validator,
 )
 
+from leadq.config_file import read_config_file
 from leadq.errors import ConfigError
 
 DEFAULT_NULL_VALUES = ["N/A", "n/a", "#N/A", "null", "NULL", "None", "-"]
@@ -57,6 +57,17 @@ def _check_scalar(value: object) -> str | bool | int | float:
 
 def _wrap_text(value: object) -> object:
     return [value] if isinstance(value, str) else value
+
+
+def _check_activity_types(value: list[str] | None) -> list[str] | None:
+    # An empty list would read as "no type", which matches every activity type.
+    if value == []:
+        msg = (
+            "the list is empty; list at least one activity type, or remove `type` so that the "
+            "rule matches every type"
+        )
+        raise ValueError(msg)
+    return value
 
 
 def _check_scale(minimums: dict[str, float]) -> dict[str, float]:
@@ -89,8 +100,11 @@ Scale = Annotated[dict[str, float], AfterValidator(_check_scale)]
 
 
 class _Section(BaseModel):
-    # strict: a TOML string must not pass as a number, and unknown keys are typos
-    model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=True)
+    # strict: a TOML string must not pass as a number, and unknown keys are typos.
+    # TOML accepts nan and inf, but no threshold, points or bound means anything with them.
+    model_config = ConfigDict(
+        extra="forbid", strict=True, populate_by_name=True, allow_inf_nan=False
+    )
 
 
 class Condition(_Section):
@@ -109,6 +123,16 @@ class Condition(_Section):
     missing: bool | None = None
     case_sensitive: bool = False
     if_missing: Literal["fail", "pass"] = "fail"
+
+    @field_validator("in_", "not_in", "contains_any")
+    @classmethod
+    def _check_not_empty(cls, value: list[Any] | None, info: ValidationInfo) -> list[Any] | None:
+        # Polars cannot build a test from an empty list, and a test of nothing is a typo.
+        if value == []:
+            key = "in" if info.field_name == "in_" else info.field_name
+            msg = f"the list is empty; list at least one value, or remove `{key}`"
+            raise ValueError(msg)
+        return value
 
     @field_validator("between")
     @classmethod
@@ -172,7 +196,7 @@ class EngagementRule(_Section):
 
     name: str = Field(min_length=1)
     source: Literal["activity", "lead"] = "activity"
-    type: TextList | None = None
+    type: Annotated[TextList | None, AfterValidator(_check_activity_types)] = None
     where: list[Condition] = Field(default_factory=list)
     points: float
     max_count: int | None = Field(default=None, ge=1)
@@ -249,7 +273,19 @@ class ActivitiesSection(_Section):
         try:
             zoneinfo.ZoneInfo(value)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            msg = f"unknown time zone {value!r}; use an IANA name such as 'UTC' or 'Europe/Berlin'"
+            # On Linux a zone name in the wrong case is not found, so show the right case.
+            same_but_case = [
+                name
+                for name in sorted(zoneinfo.available_timezones())
+                if name.casefold() == value.casefold()
+            ]
+            if same_but_case:
+                msg = f"unknown time zone {value!r}; did you mean {same_but_case[0]!r}?"
+            else:
+                msg = (
+                    f"unknown time zone {value!r}; use an IANA name such as 'UTC' or "
+                    "'Europe/Berlin'"
+                )
             raise ValueError(msg) from None
         return value
 
@@ -719,20 +755,7 @@ def load_config(path: str | Path) -> Config:
     Raises ConfigError listing every problem found, each with its key path.
     """
     config_path = Path(path)
-    try:
-        raw_bytes = config_path.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(str(config_path), ["the config file was not found"]) from None
-    except OSError as error:
-        raise ConfigError(str(config_path), [f"the config file cannot be read: {error}"]) from None
-
-    try:
-        raw = tomllib.loads(raw_bytes.decode("utf-8-sig"))
-    except UnicodeDecodeError:
-        raise ConfigError(str(config_path), ["the config file is not UTF-8 text"]) from None
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(str(config_path), [f"invalid TOML: {error}"]) from None
-
+    raw_bytes, raw = read_config_file(config_path)
     config = parse_config(raw, source=str(config_path))
     config._path = config_path
     config._sha256 = hashlib.sha256(raw_bytes).hexdigest()
@@ -844,9 +867,18 @@ def _qualifying_problems(
             owner = "" if model is None else f" of model {model!r}"
             problems.append(
                 f"{mql_key}.qualifying_rules[{position}]: no engagement rule{owner} is named "
-                f"{name!r} (rules defined: {known})"
+                f"{name!r} (rules defined: {known}){_rule_name_hint(name, list(defined))}"
             )
     return problems
+
+
+def _rule_name_hint(name: str, defined: list[str]) -> str:
+    """Suggest the defined rule name closest to `name`, or return an empty string."""
+    same_but_case = [rule for rule in defined if rule.casefold() == name.casefold()]
+    if same_but_case:
+        return f"; did you mean {same_but_case[0]!r}? Rule names are case-sensitive"
+    close = difflib.get_close_matches(name, defined, n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 # Sections whose features handle one row per lead only. A config with models cannot use them
@@ -1141,9 +1173,12 @@ def _describe_error(detail: Any, raw: dict[str, Any]) -> str:
         suggestion = f"; did you mean {hint[0]!r}?" if hint else "; check the spelling"
         return f"{location}: unknown key{suggestion}"
     if kind == "missing":
+        # Every top-level key of a config is a section.
+        if len(detail["loc"]) == 1:
+            return f"{location}: required section is missing; add a [{location}] section"
         return f"{location}: required key is missing"
     message = str(detail["msg"]).removeprefix("Value error, ")
-    if kind.endswith("_type") or kind.endswith("_parsing"):
+    if kind.endswith("_type") or kind.endswith("_parsing") or kind in _KINDS_WITHOUT_INPUT:
         message = f"{message[0].lower()}{message[1:]}, got {detail['input']!r}"
         if kind in ("float_type", "int_type", "bool_type") and isinstance(detail["input"], str):
             message += "; write numbers and true/false without quotes"
@@ -1152,7 +1187,33 @@ def _describe_error(detail: Any, raw: dict[str, Any]) -> str:
         )
         if kind == "string_type" and is_number:
             message += f'; write text in quotes, such as "{detail["input"]}"'
+        if kind == "list_type":
+            message += _list_hint(detail["input"], str(detail["loc"][-1]))
     return f"{location}: {message[0].lower()}{message[1:]}"
+
+
+# Pydantic error types whose message states a limit or the choices, but not the value given.
+_KINDS_WITHOUT_INPUT = (
+    "greater_than",
+    "greater_than_equal",
+    "less_than",
+    "less_than_equal",
+    "finite_number",
+    "literal_error",
+)
+
+
+def _list_hint(value: object, key: str) -> str:
+    """Show how to write a single value that was given where TOML needs a list."""
+    if isinstance(value, dict):
+        return (
+            f"; put the {{ ... }} table inside square brackets, as in {key} = [{{ field = ... }}]"
+        )
+    if isinstance(value, str):
+        return f'; write a list in square brackets, such as ["{value}"]'
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return f"; write a list in square brackets, such as [{value}]"
+    return ""
 
 
 def _key_path(loc: tuple[Any, ...], raw: dict[str, Any]) -> str:

@@ -87,6 +87,7 @@ class NightlyRun:
         self.config = config
         configured = Path(config.state.path) if config.state else None
         self.state_path = state_path or configured
+        self._state_from_config = state_path is None
         self.rewind = rewind
         self.run_id = new_run_id()
         self.log = RunLog(log_path, self.run_id)
@@ -260,6 +261,12 @@ class NightlyRun:
             problems.append(
                 "--state: new and lost MQLs are not available with [[models]] yet; "
                 "leave out --state"
+            )
+        elif self.state_path.is_dir():
+            setting = "state.path" if self._state_from_config else "--state"
+            problems.append(
+                f"{setting} {self.state_path} is a folder; give a file name such as "
+                f"{self.state_path / 'leadq-state.parquet'}"
             )
         if problems:
             raise ConfigError("config", problems)

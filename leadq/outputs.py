@@ -115,9 +115,16 @@ def write_folder(out_dir: Path, names: set[str], write: Callable[[Path], None]) 
     `out_dir` may only hold files named in `names`, so a user's own files are never replaced.
     """
     out_dir = out_dir.resolve()
-    _check_owned(out_dir, names)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.new-", dir=out_dir.parent))
+    check_output_folder(out_dir, names)
+    try:
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.new-", dir=out_dir.parent))
+    except OSError as error:
+        msg = (
+            f"--out {out_dir}: the output folder cannot be written: {error.strerror or error}; "
+            "give a folder that you can write to"
+        )
+        raise ConfigError("command line", [msg]) from None
     # mkdtemp makes the folder private, so give it the permissions a plain mkdir would
     staging.chmod(0o777 & ~_current_umask())
     try:
@@ -127,6 +134,23 @@ def write_folder(out_dir: Path, names: set[str], write: Callable[[Path], None]) 
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return sorted(out_dir.iterdir())
+
+
+def check_output_folder(out_dir: Path, names: set[str]) -> None:
+    """Raise ConfigError when `out_dir` cannot take a set of the files in `names`.
+
+    Commands call it before they read any data, so that a long run does not fail at its end.
+    """
+    _check_owned(out_dir.resolve(), names)
+    existing = out_dir.resolve().parent
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        msg = (
+            f"--out {out_dir}: {existing} is a file, so the folder cannot be created there; "
+            "give another folder"
+        )
+        raise ConfigError("command line", [msg])
 
 
 def _write_json(data: dict[str, Any], path: Path) -> None:

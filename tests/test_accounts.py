@@ -351,15 +351,15 @@ def problems(**sections: Any) -> list[str]:
         ),
         (
             {"key": "Company", "threshold": 1, "engagement": "mean"},
-            "accounts.engagement: input should be 'sum' or 'max'",
+            "accounts.engagement: input should be 'sum' or 'max', got 'mean'",
         ),
         (
             {"key": "Company", "threshold": 1, "leads": "engaged"},
-            "accounts.leads: input should be 'all' or 'fit'",
+            "accounts.leads: input should be 'all' or 'fit', got 'engaged'",
         ),
         (
             {"key": "Company", "min_engaged_leads": 0},
-            "accounts.min_engaged_leads: input should be greater than or equal to 1",
+            "accounts.min_engaged_leads: input should be greater than or equal to 1, got 0",
         ),
         (
             {"key": "Company", "treshold": 1, "min_engaged_leads": 1},
@@ -410,7 +410,7 @@ def test_account_rule_needs_accounts_section():
 
 def test_account_rule_value_is_checked():
     found = problems(mql={"threshold": 10, "account_rule": "yes"})
-    assert found == ["mql.account_rule: input should be 'none' or 'mqa'"]
+    assert found == ["mql.account_rule: input should be 'none' or 'mqa', got 'yes'"]
 
 
 def test_key_from_email_needs_lead_email():

@@ -88,8 +88,8 @@ def test_missing_config_file(tmp_path: Path):
 
 def test_required_sections_missing():
     found = problems({})
-    assert "leads: required key is missing" in found
-    assert "mql: required key is missing" in found
+    assert "leads: required section is missing; add a [leads] section" in found
+    assert "mql: required section is missing; add a [mql] section" in found
 
 
 def test_condition_needs_an_operator():
@@ -191,7 +191,7 @@ def test_unknown_key_has_no_self_suggestion():
 def test_lookback_days_has_an_upper_bound():
     raw = {"leads": {"id": "id"}, "engagement": {"lookback_days": 10**6}, "mql": {"threshold": 1}}
     assert problems(raw) == [
-        "engagement.lookback_days: input should be less than or equal to 36500"
+        "engagement.lookback_days: input should be less than or equal to 36500, got 1000000"
     ]
 
 
@@ -220,11 +220,12 @@ def test_group_and_cap_problems_with_key_paths():
     )
     assert sorted(problems(raw)) == sorted(
         [
-            "engagement.max_points: input should be greater than 0",
-            "engagement.groups[2] ('web').max_points: input should be greater than 0",
-            "engagement.rules[2] ('Click').max_per_day: input should be greater than or equal to 1",
+            "engagement.max_points: input should be greater than 0, got 0",
+            "engagement.groups[2] ('web').max_points: input should be greater than 0, got -5",
+            "engagement.rules[2] ('Click').max_per_day: input should be greater than or equal "
+            "to 1, got 0",
             "engagement.rules[2] ('Click').once_per_days: input should be greater than or equal "
-            "to 1",
+            "to 1, got 0",
             "engagement.groups: the name 'web' is used twice; names must be unique",
             "engagement.rules[1] ('Visit').group: no group is named 'wbe' (groups declared: "
             "'web', 'email'); declare it with [[engagement.groups]]",
@@ -236,7 +237,7 @@ def test_group_and_cap_problems_with_key_paths():
 
 def test_decay_choices():
     assert problems(engagement_config(decay="exponential")) == [
-        "engagement.decay: input should be 'half_life' or 'linear'"
+        "engagement.decay: input should be 'half_life' or 'linear', got 'exponential'"
     ]
     assert problems(engagement_config(decay="linear", half_life_days=30)) == [
         'engagement: `half_life_days` has no effect with decay = "linear"; remove it, or use '

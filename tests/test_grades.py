@@ -344,7 +344,7 @@ def test_fallback_grade_problems():
 def test_grade_minimum_must_be_finite():
     fit = {"points": POINTS, "grades": {"A": float("nan")}, "fallback_grade": "B"}
     assert problems(raw_config(fit=fit)) == [
-        "fit.grades: the minimum of A must be a finite number, got nan"
+        "fit.grades.A: input should be a finite number, got nan"
     ]
 
 
