@@ -197,15 +197,24 @@ def _all_lines_plain(lines: pl.LazyFrame, separator: str, width: int) -> bool:
     Most exports are like that. For them the layout pass needs only this streamed check, which
     took about half the time of the full pass on a 1M-line file. Quotes are allowed only in
     pairs (`""`, a quoted empty field), because a quoted field with text in it starts and ends
-    with an odd run of quotes. So every separator on a plain line separates fields.
+    with an odd run of quotes. So every separator on a plain line separates fields. The quotes
+    are counted in a second pass, and only when there are any: without them the first pass
+    took three quarters of the time.
     """
     text = pl.col("text")
-    quotes = text.str.count_matches('"', literal=True)
-    quote_pairs = text.str.count_matches('""', literal=True)
     separators = text.str.count_matches(separator, literal=True)
     # a blank line reads as null, which is not plain either
-    is_plain = ((quotes == 2 * quote_pairs) & (separators == width - 1)).fill_null(False)
-    every = lines.select(is_plain.all()).collect(engine="streaming")
+    counts = lines.select(
+        (separators == width - 1).fill_null(False).all().alias("fields"),
+        text.str.contains('"', literal=True).any().alias("quotes"),
+    ).collect(engine="streaming")
+    fields, quotes = counts.row(0)
+    if not fields or not quotes:
+        return bool(fields)
+    paired = text.str.count_matches('"', literal=True) == 2 * text.str.count_matches(
+        '""', literal=True
+    )
+    every = lines.select(paired.fill_null(False).all()).collect(engine="streaming")
     return bool(every.item())
 
 

@@ -299,6 +299,32 @@ def test_plain_file_line_numbers(tmp_path: Path):
     assert result.rejects["line"].to_list() == [3]
 
 
+def test_quoted_separator_that_hides_a_missing_field(tmp_path: Path):
+    # line 3 has the header's count of commas, but one is quoted: 2 fields, not 3
+    leads = write_csv(tmp_path / "leads.csv", [{"Record ID": "1"}])
+    activities = tmp_path / "activities.csv"
+    activities.write_text(
+        'Contact ID,Activity Type,Occurred At\n1,x,2026-11-30\n1,"x,2026-11-30"\n1,x,""\n'
+    )
+    result = score_file(leads, activities=activities)
+    assert lead(result, "1")["engagement_score"] == 1
+    assert result.rejects["line"].to_list() == [3, 4]
+    assert result.rejects["problem"].to_list() == ["wrong number of fields", "missing timestamp"]
+
+
+def test_quoted_empty_fields_keep_plain_line_numbers(tmp_path: Path):
+    # only "" pairs: every line is still one record, and line 5 has one field too many
+    leads = write_csv(tmp_path / "leads.csv", [{"Record ID": "1"}])
+    activities = tmp_path / "activities.csv"
+    activities.write_text(
+        "Contact ID,Activity Type,Occurred At,Form\n"
+        '1,x,2026-11-30,""\n1,x,never,""\n1,x,2026-11-30,""\n1,x,2026-11-30,"",surplus\n'
+    )
+    result = score_file(leads, activities=activities)
+    assert lead(result, "1")["engagement_score"] == 2
+    assert result.rejects["line"].to_list() == [3, 5]
+
+
 def test_excel_input_keeps_ids_as_text(tmp_path: Path):
     path = tmp_path / "leads.xlsx"
     pl.DataFrame(
