@@ -199,7 +199,7 @@ class LeadKeys:
 
     `is_in` against a million text keys built its hash table anew for every batch, which took
     two thirds of the time of matching. Here the keys are hashed once; each batch joins on the
-    64-bit hashes and then compares the text, so the answer is exact even when hashes collide.
+    64-bit hashes and then compares the text, so the result is exact even when hashes collide.
     """
 
     def __init__(self, keys: pl.Series) -> None:

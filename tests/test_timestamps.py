@@ -69,7 +69,10 @@ def test_slashed_dates_that_fit_both_orders_raise():
         ("2026-11-30T10:00:00.123456789Z", dt.datetime(2026, 11, 30, 11, 0, 0, 123456)),
         ("2026-11-30T10:00:00+25:00", None),  # no such offset
         ("2026-11-30T10:00:00+05:61", None),
-        ("2026-11-30T10:00:00+05", None),  # an offset of hours alone is not a shape we read
+        (
+            "2026-11-30T10:00:00+05",
+            None,
+        ),  # an offset of hours alone is not a shape that leadq reads
         ("2026-11-30T10:00:00+-5:00", None),
         ("2026-11-30T10:00:00+05-00", None),
         ("2026-13-30T10:00:00+05:00", None),
