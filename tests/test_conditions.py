@@ -106,6 +106,27 @@ def test_contains_any_matches_any_listed_substring():
     ]
 
 
+def test_contains_any_ignores_case_of_accented_text():
+    # needles with letters beyond ASCII fold the text to lower case, as one-letter needles do
+    condition = {"contains_any": ["Société", "gmbh"]}
+    assert judge(condition, ["SOCIÉTÉ Générale", "Acme GMBH", "Societe", "Acme AG"]) == [
+        True,
+        True,
+        False,
+        False,
+    ]
+
+
+def test_contains_any_case_sensitive():
+    condition = {"contains_any": ["HubSpot", "/Pricing"], "case_sensitive": True}
+    assert judge(condition, ["HubSpot CRM", "hubspot", "/pricing", "/Pricing/x"]) == [
+        True,
+        False,
+        False,
+        True,
+    ]
+
+
 def test_matches_searches_ignoring_case():
     condition = {"matches": r"@(gmail|yahoo)\."}
     assert judge(condition, ["ada@GMAIL.com", "bob@acme.com", " x@yahoo.de "]) == [
