@@ -72,6 +72,14 @@ def with_reject_reasons(rejected: pl.DataFrame, section: ActivitiesSection) -> p
     7% of the CPU time of scoring 20M activities.
     """
     timestamp = pl.col(section.timestamp)
+    if section.timestamp_format is None:
+        advice = "if it is a date, set activities.timestamp_format to the format it is written in"
+    else:
+        # the format set may be the mistake, as when an export changed its dates
+        advice = (
+            f"it does not fit activities.timestamp_format {section.timestamp_format!r}; "
+            "correct the format or remove it"
+        )
     return rejected.with_columns(
         pl.when(timestamp.is_null())
         .then(pl.lit("missing timestamp"))
@@ -81,10 +89,10 @@ def with_reject_reasons(rejected: pl.DataFrame, section: ActivitiesSection) -> p
         .then(pl.lit(f"missing timestamp in {section.timestamp!r}"))
         .otherwise(
             pl.format(
-                "unreadable timestamp '{}' in {}; if it is a date, set "
-                "activities.timestamp_format to the format it is written in",
+                "unreadable timestamp '{}' in {}; {}",
                 timestamp,
                 pl.lit(repr(section.timestamp)),
+                pl.lit(advice),
             )
         )
         .alias("reason"),

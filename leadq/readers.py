@@ -72,11 +72,16 @@ def expand_patterns(patterns: Sequence[str], *, table: str) -> list[Path]:
 
 
 def display_path(path: Path) -> str:
-    """Show `path` relative to the working folder when it is inside it."""
-    try:
-        return os.path.relpath(path)
-    except ValueError:  # another drive on Windows
-        return str(path)
+    """Show `path` relative to the working folder when it is inside it, else in full.
+
+    A path such as `../../tmp/export.csv` is hard to read, and wrong once the user has
+    changed folder.
+    """
+    absolute = Path(os.path.normpath(path.absolute()))
+    working = Path.cwd()
+    if absolute.is_relative_to(working):
+        return str(absolute.relative_to(working))
+    return str(absolute)
 
 
 @dataclass(frozen=True)

@@ -630,3 +630,16 @@ def test_diff_reads_the_first_configs_inputs(tmp_path: Path):
     elsewhere.write_text(text, encoding="utf-8")
     result = runner.invoke(app, diff_args(SAMPLE_CONFIG, elsewhere, tmp_path / "diff", "-q"))
     assert result.exit_code == 0, result.output
+
+
+def test_shipped_diff_example_matches_the_readme(tmp_path: Path):
+    # configs/examples/b2b-new.toml: threshold 50 and pricing 20 points; the README shows
+    # MQLs 63 -> 59 and the pricing rule changing 206 leads by +1,314.66 points
+    example = SAMPLE_CONFIG.parent / "examples" / "b2b-new.toml"
+    out = tmp_path / "diff"
+    result = runner.invoke(app, diff_args(SAMPLE_CONFIG, example, out))
+    assert result.exit_code == 0, result.output
+    markdown = (out / "diff.md").read_text(encoding="utf-8")
+    assert "| MQL | 63 | 59 | -4 |" in markdown
+    assert "| Pricing page visit | changed | 206 | +1314.66 |" in markdown
+    assert "Cause: threshold 40 -> 50: 4 leads stop being MQL" in result.stdout

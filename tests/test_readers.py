@@ -11,6 +11,7 @@ import pytest
 
 from leadq.config import parse_config
 from leadq.errors import InputDataError
+from leadq.readers import display_path
 from leadq.scoring import ScoringResult, score_leads
 from tests.conftest import lead, write_csv
 
@@ -388,3 +389,27 @@ def test_quoted_empty_and_quoted_tokens_are_missing(tmp_path: Path):
     assert lead(result, "2")["fit_failed"] == "Served country"
     assert lead(result, "3")["fit_failed"] == "Industry"
     assert result.rejects["problem"].to_list() == ["missing lead id"]
+
+
+def test_display_path_is_relative_inside_the_working_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    inner = tmp_path / "work" / "exports" / "leads.csv"
+    outside = tmp_path / "elsewhere" / "leads.csv"
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")
+    assert display_path(inner) == str(Path("exports") / "leads.csv")
+    assert display_path(outside) == str(outside)
+
+
+def test_timestamp_format_that_does_not_fit_names_the_setting(tmp_path: Path):
+    leads = write_csv(tmp_path / "leads.csv", [{"Record ID": "1"}])
+    activities = tmp_path / "activities.csv"
+    activities.write_text("Contact ID,Activity Type,Occurred At\n1,x,2026-11-30T10:00:00Z\n")
+    result = score_file(
+        leads, activities=activities, activity_section={"timestamp_format": "%d.%m.%Y %H:%M"}
+    )
+    assert result.rejects["reason"].to_list() == [
+        "unreadable timestamp '2026-11-30T10:00:00Z' in 'Occurred At'; it does not fit "
+        "activities.timestamp_format '%d.%m.%Y %H:%M'; correct the format or remove it"
+    ]
