@@ -107,7 +107,7 @@ def test_contains_any_matches_any_listed_substring():
 
 
 def test_contains_any_ignores_case_of_accented_text():
-    # needles with letters beyond ASCII fold the text to lower case, as one-letter needles do
+    # a needle with letters beyond ASCII is searched for in the text folded to lower case
     condition = {"contains_any": ["Société", "gmbh"]}
     assert judge(condition, ["SOCIÉTÉ Générale", "Acme GMBH", "Societe", "Acme AG"]) == [
         True,
