@@ -38,6 +38,7 @@ from leadq.console import (
     render_check,
     render_diff,
     render_explanation,
+    render_idle_rules,
     render_number_problems,
     render_summary,
     stderr_console,
@@ -357,6 +358,7 @@ def check(
         render_check(build_summary(result), result.rejects, stdout_console)
         one_row_per_lead = result.leads.unique(LEAD_ID, keep="first", maintain_order=True)
         render_number_problems(number_problems(one_row_per_lead, settings), stdout_console)
+        render_idle_rules(result, stdout_console)
         _warn_missing_outcomes(settings, stdout_console)
         stdout_console.print("Nothing was written.")
 

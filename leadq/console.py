@@ -12,8 +12,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from leadq.config import EngagementRule
 from leadq.diff_report import YES_NO, only_one_side_text
 from leadq.explain import AccountState, CriterionCheck, LeadExplanation
+from leadq.scoring import ScoringResult
 from leadq.value_checks import NumberProblem
 
 
@@ -202,6 +204,44 @@ def render_number_problems(problems: list[NumberProblem], console: Console) -> N
                 "the export separates thousands with points, set inputs.decimal_comma = true.",
                 soft_wrap=True,
             )
+
+
+def render_idle_rules(result: ScoringResult, console: Console) -> None:
+    """Warn about each activity rule that matched no activity in the window.
+
+    A misspelt type or condition value scores nothing and stops nothing: it shows only as
+    0 hits in the summary. A rule can also be idle for a good reason, such as a season without
+    webinars, so it is a warning.
+    """
+    rules = result.config.engagement.rules
+    stats = result.rule_stats
+    model = (
+        stats.get_column("model").to_list() if "model" in stats.columns else [None] * stats.height
+    )
+    window = f"{result.window.first_day} to {result.window.as_of}"
+    for position, hits, model_name in zip(
+        stats.get_column("rule_position").to_list(),
+        stats.get_column("hits").to_list(),
+        model,
+        strict=True,
+    ):
+        rule = rules[position] if model_name is None else _model_rule(result, model_name, position)
+        if rule is None or rule.source != "activity" or hits:
+            continue
+        where = f" in model {model_name!r}" if model_name is not None else ""
+        types = f" its type ({_joined([repr(t) for t in rule.type])})," if rule.type else ""
+        warning = (
+            f"rule {rule.name!r}{where} matched no activity in the window ({window}). "
+            f"Check{types} its conditions and the activity files."
+        )
+        console.print(f"[yellow]Warning:[/] {escape(warning)}", soft_wrap=True)
+
+
+def _model_rule(result: ScoringResult, model_name: str, position: int) -> EngagementRule | None:
+    for run in result.models:
+        if run.name == model_name:
+            return run.plan.config.engagement.rules[position]
+    return None
 
 
 def _joined(items: list[str]) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -483,3 +484,26 @@ def test_check_counts_rejects_by_problem_in_messy_file(tmp_path: Path):
     assert "duplicate lead id: 1" in result.stdout
     assert "missing lead id: 1" in result.stdout
     assert not (tmp_path / "leadq-out").exists()
+
+
+def test_check_warns_about_a_rule_that_matched_nothing(tmp_path: Path):
+    # a misspelt type matches no activity; `check` scores as of today, so the activities
+    # happened yesterday, inside the 90-day window
+    yesterday = (dt.date.today() - dt.timedelta(days=1)).isoformat()
+    lead = {"Record ID": "L1", "Email": "a@acme.com", "Industry": "Software", "Company": "Acme"}
+    write_csv(tmp_path / "leads.csv", [lead])
+    (tmp_path / "activities").mkdir()
+    write_csv(
+        tmp_path / "activities" / "web.csv",
+        [
+            {"Contact ID": "L1", "Activity Type": t, "Occurred At": yesterday, "Page URL": url}
+            for t, url in (("page_view", "/pricing"), ("form_submit", ""))
+        ],
+    )
+    config = tmp_path / "leadq.toml"
+    config.write_text(CONFIG.replace('type = "page_view"', 'type = "page_veiw"'), "utf-8")
+    result = runner.invoke(app, ["check", "--config", str(config)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "rule 'Pricing page visit' matched no activity" in result.stdout
+    assert "'page_veiw'" in result.stdout
+    assert "rule 'Demo request' matched no activity" not in result.stdout
