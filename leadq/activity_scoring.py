@@ -198,7 +198,7 @@ class LeadKeys:
     """The join keys of the leads, for finding which activities belong to a lead.
 
     `is_in` against a million text keys built its hash table anew for every batch, which took
-    two thirds of the time of matching. Here the keys are hashed once; each batch joins on the
+    two thirds of the time of matching. Here the keys are hashed once. Each batch joins on the
     64-bit hashes and then compares the text, so the result is exact even when hashes collide.
     """
 
@@ -206,7 +206,7 @@ class LeadKeys:
         distinct = keys.drop_nulls().unique()
         by_hash = pl.DataFrame({_HASH: distinct.hash(), _LEAD_KEY: distinct})
         self._keys = distinct.implode()
-        # two keys with one hash would make the join repeat rows: then fall back to is_in
+        # Two keys with one hash would make the join repeat rows, so then is_in is used.
         self._by_hash = by_hash if by_hash.get_column(_HASH).is_unique().all() else None
 
     def contains(self, keys: pl.Series) -> pl.Series:

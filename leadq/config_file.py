@@ -1,6 +1,6 @@
 """Reading a config file as TOML, with messages that name where a mistake is and how to fix it.
 
-Analysts edit configs in text editors, word processors and web pages, so the messages name
+Analysts edit configs in text editors, word processors and web pages. So the messages name
 the usual causes: a missing quote or bracket, a key set twice, curly quotes, a Windows path
 in double quotes, and a file saved in another encoding.
 """

@@ -209,39 +209,25 @@ def render_number_problems(problems: list[NumberProblem], console: Console) -> N
 def render_idle_rules(result: ScoringResult, console: Console) -> None:
     """Warn about each activity rule that matched no activity in the window.
 
-    A misspelt type or condition value scores nothing and stops nothing: it shows only as
+    A misspelt type or condition value scores nothing and stops nothing, so it shows only as
     0 hits in the summary. A rule can also be idle for a good reason, such as a season without
-    webinars, so it is a warning.
+    webinars, so this is a warning.
     """
-    rules = result.config.engagement.rules
-    stats = result.rule_stats
-    model = (
-        stats.get_column("model").to_list() if "model" in stats.columns else [None] * stats.height
-    )
+    rules_by_model: dict[str | None, list[EngagementRule]] = {None: result.config.engagement.rules}
+    rules_by_model.update({run.name: run.plan.config.engagement.rules for run in result.models})
     window = f"{result.window.first_day} to {result.window.as_of}"
-    for position, hits, model_name in zip(
-        stats.get_column("rule_position").to_list(),
-        stats.get_column("hits").to_list(),
-        model,
-        strict=True,
-    ):
-        rule = rules[position] if model_name is None else _model_rule(result, model_name, position)
-        if rule is None or rule.source != "activity" or hits:
+    for stats in result.rule_stats.iter_rows(named=True):
+        model_name = stats.get("model")
+        rule = rules_by_model[model_name][stats["rule_position"]]
+        if rule.source != "activity" or stats["hits"]:
             continue
-        where = f" in model {model_name!r}" if model_name is not None else ""
+        in_model = f" in model {model_name!r}" if model_name is not None else ""
         types = f" its type ({_joined([repr(t) for t in rule.type])})," if rule.type else ""
         warning = (
-            f"rule {rule.name!r}{where} matched no activity in the window ({window}). "
+            f"rule {rule.name!r}{in_model} matched no activity in the window ({window}). "
             f"Check{types} its conditions and the activity files."
         )
         console.print(f"[yellow]Warning:[/] {escape(warning)}", soft_wrap=True)
-
-
-def _model_rule(result: ScoringResult, model_name: str, position: int) -> EngagementRule | None:
-    for run in result.models:
-        if run.name == model_name:
-            return run.plan.config.engagement.rules[position]
-    return None
 
 
 def _joined(items: list[str]) -> str:

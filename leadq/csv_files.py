@@ -197,9 +197,9 @@ def _all_lines_plain(lines: pl.LazyFrame, separator: str, width: int) -> bool:
     Most exports are like that. For them the layout pass needs only this streamed check, which
     took about half the time of the full pass on a 1M-line file. Quotes are allowed only in
     pairs (`""`, a quoted empty field), because a quoted field with text in it starts and ends
-    with an odd run of quotes. So every separator on a plain line separates fields. The quotes
-    are counted in a second pass, and only when there are any: without them the first pass
-    took three quarters of the time.
+    with an odd run of quotes. So every separator on a plain line separates fields. Quotes are
+    counted in a second pass, and only in files that have any, because the first pass took
+    three quarters of the time without counting them.
     """
     text = pl.col("text")
     separators = text.str.count_matches(separator, literal=True)

@@ -46,7 +46,7 @@ def parse_activities(
     slashed_dates: SlashedDates | None = None,
     source: str | None = None,
 ) -> pl.DataFrame:
-    """Add the join key, local time and day; rows whose LOCAL_TIME is null cannot be used.
+    """Add the join key, local time and day. Rows whose LOCAL_TIME is null cannot be used.
 
     `source` names the file of the rows in errors about its timestamps.
     """
@@ -75,7 +75,7 @@ def with_reject_reasons(rejected: pl.DataFrame, section: ActivitiesSection) -> p
     if section.timestamp_format is None:
         advice = "if it is a date, set activities.timestamp_format to the format it is written in"
     else:
-        # the format set may be the mistake, as when an export changed its dates
+        # The format itself may be the mistake, for example after an export changed its dates.
         advice = (
             f"it does not fit activities.timestamp_format {section.timestamp_format!r}; "
             "correct the format or remove it"
@@ -284,7 +284,7 @@ class EngagementTotals:
         for position, rule in self._rules:
             if position in self._unsorted:
                 self._choose(position, rule)
-        # One group-by over every rule's per-lead rows instead of a join per rule: the
+        # One group-by over every rule's per-lead rows replaces a join per rule, because the
         # joins took as long as choosing the matches that still count.
         parts = [self._summed()] if self._sums else []
         for position, _ in self._rules:
@@ -445,7 +445,7 @@ def with_engagement(leads: pl.DataFrame, engagement: EngagementSection) -> pl.Da
     # The streaming engine splits the rows over the cores. An eager call works on a frame of one
     # chunk with one thread, which made this step 2.5 times as slow on 1M leads. Only the new
     # columns go through it, so that the other columns are not copied.
-    added = (
+    new_columns = (
         filled.lazy()
         .select(
             round_score(pl.col(ENGAGEMENT_TOTAL)).alias("engagement_score"),
@@ -454,7 +454,7 @@ def with_engagement(leads: pl.DataFrame, engagement: EngagementSection) -> pl.Da
         )
         .collect(engine="streaming")
     )
-    return filled.with_columns(added)
+    return filled.with_columns(new_columns.get_columns())
 
 
 def _capped(total: pl.Expr, cap: float | None) -> pl.Expr:

@@ -275,17 +275,17 @@ def _check_optional_columns(
 
 def _check_columns(
     names: Sequence[str],
-    wanted: Sequence[str],
+    expected: Sequence[str],
     uses: Mapping[str, str],
     *,
     label: str,
     hint: Callable[[Sequence[str]], str] | None = None,
 ) -> None:
-    """Raise listing every wanted column that the file lacks, with the config key using it.
+    """Raise an error that lists every expected column the file lacks, and the key using it.
 
     `hint` returns more advice about the missing columns, such as another sheet to read.
     """
-    missing = [column for column in wanted if column not in names]
+    missing = [column for column in expected if column not in names]
     if not missing:
         return
     lines = [
@@ -440,16 +440,15 @@ def _open_excel(path: Path, *, sheet: str | None, label: str, table: str) -> _Op
     is_blank = pl.all_horizontal(pl.col(frame.columns).is_null()) if frame.width else pl.lit(True)
 
     def batches(columns: Sequence[str], batch_rows: int | None) -> Iterator[pl.DataFrame]:
-        wanted = _match_columns(by_name, columns, label=label)
+        header_names = _match_columns(by_name, columns, label=label)
         numbered = frame.with_row_index(RECORD_COLUMN).with_columns(
             pl.col(RECORD_COLUMN).cast(pl.Int64),
             (pl.col(RECORD_COLUMN).cast(pl.Int64) + 2).alias(LINE_COLUMN),
         )
-        kept = numbered.filter(~is_blank)
-        yield kept.select(
+        yield numbered.filter(~is_blank).select(
             RECORD_COLUMN,
             LINE_COLUMN,
-            *(pl.col(original).alias(name) for name, original in wanted.items()),
+            *(pl.col(original).alias(name) for name, original in header_names.items()),
         )
 
     def missing_hint(missing: Sequence[str]) -> str:
@@ -472,11 +471,11 @@ def _excel_hint(
     NOTE: Excel row numbers here count from the sheet's first row that has a value, so rows
     that are blank above it make the row number too small.
     """
-    wanted = set(missing)
+    missing_names = set(missing)
     head = frame.head(_HEADER_SEARCH_ROWS)
     for index, row in enumerate(head.iter_rows()):
         values = {str(value).strip() for value in row if value is not None}
-        if wanted <= values:
+        if missing_names <= values:
             return (
                 f". Row {index + 2} of sheet {sheet_name!r} holds these column names: delete "
                 "the rows above it, so that the header is in row 1"

@@ -486,9 +486,9 @@ def test_check_counts_rejects_by_problem_in_messy_file(tmp_path: Path):
     assert not (tmp_path / "leadq-out").exists()
 
 
-def test_check_warns_about_a_rule_that_matched_nothing(tmp_path: Path):
-    # a misspelt type matches no activity; `check` scores as of today, so the activities
-    # happened yesterday, inside the 90-day window
+def test_check_warns_about_idle_rule(tmp_path: Path):
+    # A misspelt type matches no activity. `check` scores as of today, so the activities
+    # happened yesterday, inside the 90-day window.
     yesterday = (dt.date.today() - dt.timedelta(days=1)).isoformat()
     lead = {"Record ID": "L1", "Email": "a@acme.com", "Industry": "Software", "Company": "Acme"}
     write_csv(tmp_path / "leads.csv", [lead])

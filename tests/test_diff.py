@@ -632,9 +632,9 @@ def test_diff_reads_the_first_configs_inputs(tmp_path: Path):
     assert result.exit_code == 0, result.output
 
 
-def test_shipped_diff_example_matches_the_readme(tmp_path: Path):
-    # configs/examples/b2b-new.toml: threshold 50 and pricing 20 points; the README shows
-    # MQLs 63 -> 59 and the pricing rule changing 206 leads by +1,314.66 points
+def test_shipped_diff_example_numbers(tmp_path: Path):
+    # configs/examples/b2b-new.toml sets threshold 50 and 20 pricing points. The README shows
+    # MQLs 63 -> 59, and the pricing rule changing 206 leads by +1,314.66 points.
     example = SAMPLE_CONFIG.parent / "examples" / "b2b-new.toml"
     out = tmp_path / "diff"
     result = runner.invoke(app, diff_args(SAMPLE_CONFIG, example, out))

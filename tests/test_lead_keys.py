@@ -12,13 +12,13 @@ from leadq.activity_scoring import LeadKeys
 _KEY = st.text(alphabet="Ll-01", min_size=0, max_size=4)
 
 
-def test_contains_marks_lead_keys_and_nothing_else():
+def test_contains_marks_only_lead_keys():
     lead_keys = LeadKeys(pl.Series(["L-1", "L-2", None, "L-2"]))
     probes = pl.Series(["L-2", "l-2", "L-3", None, "", "L-1"])
     assert lead_keys.contains(probes).to_list() == [True, False, False, False, False, True]
 
 
-def test_contains_with_no_leads_matches_nothing():
+def test_contains_without_leads():
     lead_keys = LeadKeys(pl.Series([], dtype=pl.String))
     assert lead_keys.contains(pl.Series(["L-1", None])).to_list() == [False, False]
 

@@ -300,7 +300,7 @@ def test_plain_file_line_numbers(tmp_path: Path):
     assert result.rejects["line"].to_list() == [3]
 
 
-def test_quoted_separator_that_hides_a_missing_field(tmp_path: Path):
+def test_quoted_separator_hiding_missing_field(tmp_path: Path):
     # line 3 has the header's count of commas, but one is quoted: 2 fields, not 3
     leads = write_csv(tmp_path / "leads.csv", [{"Record ID": "1"}])
     activities = tmp_path / "activities.csv"
@@ -313,7 +313,7 @@ def test_quoted_separator_that_hides_a_missing_field(tmp_path: Path):
     assert result.rejects["problem"].to_list() == ["wrong number of fields", "missing timestamp"]
 
 
-def test_quoted_empty_fields_keep_plain_line_numbers(tmp_path: Path):
+def test_quoted_empties_keep_line_numbers(tmp_path: Path):
     # only "" pairs: every line is still one record, and line 5 has one field too many
     leads = write_csv(tmp_path / "leads.csv", [{"Record ID": "1"}])
     activities = tmp_path / "activities.csv"
@@ -391,9 +391,7 @@ def test_quoted_empty_and_quoted_tokens_are_missing(tmp_path: Path):
     assert result.rejects["problem"].to_list() == ["missing lead id"]
 
 
-def test_display_path_is_relative_inside_the_working_folder(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-):
+def test_display_path_inside_working_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     inner = tmp_path / "work" / "exports" / "leads.csv"
     outside = tmp_path / "elsewhere" / "leads.csv"
     (tmp_path / "work").mkdir()
@@ -402,7 +400,7 @@ def test_display_path_is_relative_inside_the_working_folder(
     assert display_path(outside) == str(outside)
 
 
-def test_timestamp_format_that_does_not_fit_names_the_setting(tmp_path: Path):
+def test_unfit_timestamp_format_is_named(tmp_path: Path):
     leads = write_csv(tmp_path / "leads.csv", [{"Record ID": "1"}])
     activities = tmp_path / "activities.csv"
     activities.write_text("Contact ID,Activity Type,Occurred At\n1,x,2026-11-30T10:00:00Z\n")
